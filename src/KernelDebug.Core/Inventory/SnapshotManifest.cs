@@ -1,0 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace KernelDebug.Core.Inventory;
+
+/// <summary>A file a snapshot could not copy, and why.</summary>
+public sealed record SnapshotFailure(string Path, string Reason);
+
+/// <summary>
+/// The description a snapshot writes at its top (<see cref="KernelRoot.SnapshotManifestName"/>): which machine,
+/// when, and the facts that are not files (page size).
+/// </summary>
+public sealed record SnapshotManifest
+{
+    /// <summary>Host name of the captured machine.</summary>
+    public string? HostName { get; init; }
+    /// <summary>Kernel release of the captured machine.</summary>
+    public string? Release { get; init; }
+    /// <summary>When the snapshot was taken.</summary>
+    public DateTimeOffset CapturedAt { get; init; }
+    /// <summary>Page size of the captured machine, in bytes.</summary>
+    public int PageSize { get; init; }
+    /// <summary>Number of files copied.</summary>
+    public int FileCount { get; init; }
+    /// <summary>Total bytes copied.</summary>
+    public long TotalBytes { get; init; }
+    /// <summary>Files that could not be copied.</summary>
+    public IReadOnlyList<SnapshotFailure> Failed { get; init; } = Array.Empty<SnapshotFailure>();
+    /// <summary>Version of KernelDebug that wrote it.</summary>
+    public string? WrittenBy { get; init; }
+
+    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>Serializes to JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    /// <summary>Reads the manifest of a snapshot root, or null when there is none or it is unreadable.</summary>
+    public static SnapshotManifest? TryRead(KernelRoot root)
+    {
+        string? text = root.TryReadText(KernelRoot.SnapshotManifestName, 1 << 20);
+        if (text is null) return null;
+        try { return JsonSerializer.Deserialize<SnapshotManifest>(text, Options); }
+        catch (JsonException) { return null; }
+    }
+}
