@@ -1,0 +1,78 @@
+using System.Globalization;
+
+namespace KernelDebug.Core.Kmsg;
+
+/// <summary>The prefixes in front of a console or dmesg line: <c>&lt;6&gt;</c>, <c>[  12.345678]</c>, <c>[ T1234]</c> / <c>[ C1]</c>.</summary>
+/// <param name="Level">Level and facility from a <c>&lt;N&gt;</c> prefix (N = facility*8 + level), else null.</param>
+/// <param name="Facility">Facility from the same prefix.</param>
+/// <param name="Uptime">Timestamp in seconds since boot, else null.</param>
+/// <param name="ThreadId">Caller thread from <c>[ T1234]</c> or <c>[T1234]</c>.</param>
+/// <param name="CpuId">Caller CPU from <c>[ C1]</c>.</param>
+/// <param name="TextStart">Index where the message text starts.</param>
+public readonly record struct ConsolePrefix(KernelLogLevel? Level, KernelLogFacility? Facility, TimeSpan? Uptime, int? ThreadId, int? CpuId, int TextStart)
+{
+    /// <summary>
+    /// Parses the prefixes at the start of a line. Any of them may be missing; a line with none returns
+    /// <c>TextStart = 0</c>. One space after the last prefix belongs to the prefix; further indentation
+    /// (stack frames) stays in the text.
+    /// </summary>
+    public static ConsolePrefix Parse(ReadOnlySpan<char> line)
+    {
+        int i = 0;
+        KernelLogLevel? level = null;
+        KernelLogFacility? facility = null;
+        TimeSpan? uptime = null;
+        int? tid = null, cpu = null;
+
+        if (line.Length >= 3 && line[0] == '<')
+        {
+            int close = line.IndexOf('>');
+            if (close > 1 && close <= 5 && int.TryParse(line[1..close], NumberStyles.None, CultureInfo.InvariantCulture, out int pri))
+            {
+                level = (KernelLogLevel)(pri & 7);
+                facility = (KernelLogFacility)(pri >> 3);
+                i = close + 1;
+            }
+        }
+
+        if (i < line.Length && line[i] == '[')
+        {
+            int close = line[i..].IndexOf(']');
+            if (close > 0)
+            {
+                var inner = line.Slice(i + 1, close - 1).Trim();
+                if (IsTimestamp(inner) && double.TryParse(inner, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double secs))
+                {
+                    uptime = TimeSpan.FromTicks((long)Math.Round(secs * TimeSpan.TicksPerSecond));
+                    i += close + 1;
+                }
+            }
+        }
+
+        if (uptime is not null && i < line.Length && line[i] == '[')
+        {
+            int close = line[i..].IndexOf(']');
+            if (close > 0)
+            {
+                var inner = line.Slice(i + 1, close - 1).Trim();
+                if (inner.Length >= 2 && (inner[0] == 'T' || inner[0] == 'C') &&
+                    int.TryParse(inner[1..], NumberStyles.None, CultureInfo.InvariantCulture, out int id))
+                {
+                    if (inner[0] == 'T') tid = id; else cpu = id;
+                    i += close + 1;
+                }
+            }
+        }
+
+        if (i > 0 && i < line.Length && line[i] == ' ') i++;
+        return new ConsolePrefix(level, facility, uptime, tid, cpu, i);
+    }
+
+    private static bool IsTimestamp(ReadOnlySpan<char> s)
+    {
+        int dot = s.IndexOf('.');
+        if (dot <= 0 || dot == s.Length - 1) return false;
+        foreach (char c in s) if (!(char.IsAsciiDigit(c) || c == '.')) return false;
+        return true;
+    }
+}
