@@ -10,9 +10,13 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @(
         'formats/Inventory.format.ps1xml'
+        'formats/Health.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
+        'Invoke-KernelHealthCheck'
+        'Assert-KernelHealth'
+        'Export-KernelHealthReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

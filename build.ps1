@@ -73,7 +73,8 @@ function Get-PesterManifest {
 
 function Install-AptPackage([string[]] $Names) {
     $missing = @($Names | Where-Object {
-            $status = dpkg-query -W -f='${Status}' $_ 2>$null
+            # A package dpkg has never seen prints nothing: treat that as missing too.
+            [string] $status = dpkg-query -W -f='${Status}' $_ 2>$null
             $status -notmatch 'install ok installed'
         })
     if ($missing.Count -eq 0) { return }
@@ -125,7 +126,8 @@ function Invoke-Help {
     $dll = Join-Path $ModuleDir 'KernelDebug.PowerShell.dll'
     $maml = Join-Path $ModuleDir 'en-US/KernelDebug.PowerShell.dll-Help.xml'
     $generator = Join-Path $Root 'tools/New-MamlHelp.ps1'
-    if ((Test-Path $maml) -and (Get-Item $maml).LastWriteTimeUtc -gt (Get-Item $dll).LastWriteTimeUtc -and
+    $about = Join-Path $ModuleDir 'en-US/about_KernelHealthChecks.help.txt'
+    if ((Test-Path $maml) -and (Test-Path $about) -and (Get-Item $maml).LastWriteTimeUtc -gt (Get-Item $dll).LastWriteTimeUtc -and
         (Get-Item $maml).LastWriteTimeUtc -gt (Get-Item $generator).LastWriteTimeUtc) { return }
     Write-Step 'MAML help from XML docs'
     # A child pwsh, so this process never loads the module it just built.

@@ -189,3 +189,36 @@ if ($problems.Count) {
     $problems | ForEach-Object { Write-Host "help: $_" -ForegroundColor Red }
     exit 1
 }
+
+# about_KernelHealthChecks is generated from the check catalog itself, so the documented ids never drift from the code.
+$about = Join-Path (Split-Path $OutFile) 'about_KernelHealthChecks.help.txt'
+$sb = [System.Text.StringBuilder]::new()
+[void]$sb.AppendLine('TOPIC')
+[void]$sb.AppendLine('    about_KernelHealthChecks')
+[void]$sb.AppendLine('')
+[void]$sb.AppendLine('SHORT DESCRIPTION')
+[void]$sb.AppendLine('    The checks Invoke-KernelHealthCheck runs, by stable CheckId.')
+[void]$sb.AppendLine('')
+[void]$sb.AppendLine('LONG DESCRIPTION')
+[void]$sb.AppendLine('    Every finding carries the CheckId of the check that made it. Ids are stable: select them with')
+[void]$sb.AppendLine('    -CheckId/-ExcludeCheckId (wildcards: KD13* is every memory check), change limits with -Threshold.')
+[void]$sb.AppendLine('    Checks marked "live only" sample the running system and report Info on a snapshot (-Root).')
+[void]$sb.AppendLine('')
+foreach ($c in [KernelDebug.Core.Health.HealthChecks]::All | Sort-Object CheckId) {
+    $live = if ($c.NeedsLive) { ' (live only)' } else { '' }
+    [void]$sb.AppendLine("    $($c.CheckId)  $($c.Area): $($c.Name)$live")
+    $words = $c.Description -split ' '; $line = '        '
+    foreach ($wd in $words) {
+        if ($line.Length + $wd.Length -gt 110) { [void]$sb.AppendLine($line.TrimEnd()); $line = '        ' }
+        $line += "$wd "
+    }
+    [void]$sb.AppendLine($line.TrimEnd())
+    [void]$sb.AppendLine('')
+}
+[void]$sb.AppendLine('THRESHOLDS')
+$defaults = [KernelDebug.Core.Health.HealthThresholds]::new()
+foreach ($n in [KernelDebug.Core.Health.HealthThresholds]::Names) { [void]$sb.AppendLine("    $n = $($defaults.$n)") }
+[void]$sb.AppendLine('')
+[void]$sb.AppendLine('SEE ALSO')
+[void]$sb.AppendLine('    Invoke-KernelHealthCheck, Assert-KernelHealth, Export-KernelHealthReport')
+Set-Content -Path $about -Value $sb.ToString() -Encoding utf8NoBOM

@@ -10,6 +10,8 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterManifest -Force
 $env:KERNELDEBUG_MODULE = Join-Path $ModulePath 'KernelDebug.psd1'
+# As installed: the module folder is on PSModulePath, so Get-Help finds its about_ topics.
+$env:PSModulePath = (Split-Path $ModulePath) + [IO.Path]::PathSeparator + $env:PSModulePath
 $config = New-PesterConfiguration
 $config.Run.Path = $TestPath
 $config.Run.PassThru = $true

@@ -34,6 +34,8 @@ public enum KernelErrorCategory
     OperationStopped,
     /// <summary>A resource is in use by someone else.</summary>
     ResourceBusy,
+    /// <summary>A result did not meet what was asserted (a health assertion failed).</summary>
+    InvalidResult,
 }
 
 /// <summary>

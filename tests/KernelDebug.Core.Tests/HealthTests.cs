@@ -1,0 +1,119 @@
+using KernelDebug.Core.Health;
+using KernelDebug.Core.Errors;
+using KernelDebug.TestSupport;
+using Xunit;
+
+namespace KernelDebug.Core.Tests;
+
+public class HealthTests
+{
+    private static List<KernelHealthFinding> RunOn(KernelRoot root, params string[] ids) =>
+        HealthCheckRunner.Run(HealthChecks.All.Where(c => ids.Length == 0 || ids.Contains(c.CheckId)),
+            new HealthContext(root, new HealthThresholds(), TimeSpan.FromMilliseconds(200), CancellationToken.None)).ToList();
+
+    [Fact]
+    public void CheckIds_AreUniqueAndWellFormed()
+    {
+        var ids = HealthChecks.All.Select(c => c.CheckId).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.Matches(@"^KD1[0-7]\d\d$", id));
+        Assert.All(HealthChecks.All, c => Assert.False(string.IsNullOrWhiteSpace(c.Description)));
+    }
+
+    [Fact]
+    public void Taint_WarnsOnWarningFlag()
+    {
+        var f = Assert.Single(RunOn(FixtureTree.Open("inventory", "web1"), "KD1001"));
+        Assert.Equal(HealthSeverity.Warning, f.Severity); // 4609 = P + W + O
+        Assert.Contains("kernel issued warning", f.Message);
+        Assert.Equal(4609, f.Value);
+        Assert.Equal("web1", f.HostName);
+    }
+
+    [Fact]
+    public void Taint_DiedIsAnError()
+    {
+        using var tree = FixtureTree.CopyOf("inventory", "web1");
+        tree.File("proc/sys/kernel/tainted", "128\n");
+        Assert.Equal(HealthSeverity.Error, Assert.Single(RunOn(tree.Root, "KD1001")).Severity);
+    }
+
+    [Fact]
+    public void CrashDump_ReadyOnFixture_WarnsWithoutEvidencePath()
+    {
+        Assert.Equal(HealthSeverity.Ok, Assert.Single(RunOn(FixtureTree.Open("inventory", "web1"), "KD1101")).Severity);
+        using var tree = FixtureTree.CopyOf("inventory", "web1");
+        File.Delete(Path.Combine(tree.Path, "sys/kernel/kexec_crash_loaded"));
+        File.Delete(Path.Combine(tree.Path, "sys/module/pstore/parameters/backend"));
+        var f = Assert.Single(RunOn(tree.Root, "KD1101"));
+        Assert.Equal(HealthSeverity.Warning, f.Severity);
+        Assert.Contains("crashkernel=", f.Recommendation);
+    }
+
+    [Fact]
+    public void PanicSettings_KdumpWithoutPanicOnOops_Warns()
+    {
+        using var tree = FixtureTree.CopyOf("inventory", "web1");
+        tree.File("proc/sys/kernel/panic_on_oops", "0\n").File("proc/sys/kernel/panic", "0\n");
+        var f = Assert.Single(RunOn(tree.Root, "KD1102"));
+        Assert.Equal(HealthSeverity.Warning, f.Severity);
+        Assert.Contains("panic_on_oops", f.Recommendation);
+    }
+
+    [Fact]
+    public void Live_EveryCheckRunsWithoutThrowing()
+    {
+        var findings = RunOn(KernelRoot.Live);
+        Assert.NotEmpty(findings);
+        Assert.All(HealthChecks.All, c => Assert.Contains(findings, f => f.CheckId == c.CheckId));
+    }
+
+    [Fact]
+    public void Offline_LiveOnlyChecksSayNotAvailable()
+    {
+        var findings = RunOn(FixtureTree.Open("inventory", "web1"));
+        foreach (var c in HealthChecks.All.Where(c => c.NeedsLive))
+            Assert.Contains(findings, f => f.CheckId == c.CheckId && f.Severity == HealthSeverity.Info && f.Message.Contains("not available offline"));
+    }
+
+    [Fact]
+    public void Runner_TurnsReadErrorsIntoInfo()
+    {
+        var broken = new HealthCheck("KD1999", HealthArea.Kernel, "Broken", "always fails", false,
+            _ => throw KernelErrors.FileNotFound("/proc/nothing", "nothing"));
+        var f = Assert.Single(HealthCheckRunner.Run([broken], new HealthContext(KernelRoot.Live, new(), TimeSpan.Zero, default)));
+        Assert.Equal(HealthSeverity.Info, f.Severity);
+        Assert.Contains("could not be checked", f.Message);
+    }
+
+    [Fact]
+    public void Thresholds_SetByNameAndRejectUnknown()
+    {
+        var t = new HealthThresholds();
+        t.Set("memorywarningpercent", 75);
+        Assert.Equal(75, t.MemoryWarningPercent);
+        var e = Assert.Throws<ArgumentException>(() => t.Set("NoSuchThing", 1));
+        Assert.Contains("MemoryWarningPercent", e.Message);
+        Assert.Throws<ArgumentException>(() => t.Set("MemoryWarningPercent", "lots"));
+        Assert.DoesNotContain("Names", HealthThresholds.Names);
+    }
+
+    [Fact]
+    public void Report_IsSelfContainedAndHasEveryFinding()
+    {
+        var findings = RunOn(FixtureTree.Open("inventory", "web1"));
+        var charts = new[]
+        {
+            new ReportChart("Memory", "bytes", "bar", [new("Used", 3e9), new("Free <cache>", 1e9)]),
+            new ReportChart("CPU", "percent", "line", [new("0s", 10), new("1s", 55)]),
+            new ReportChart("Latency", "usecs", "histogram", [new("1", 3), new("2", 9)]),
+        };
+        string html = HealthReportWriter.Render(null, findings, charts, DateTimeOffset.UnixEpoch);
+        Assert.StartsWith("<!DOCTYPE html>", html);
+        Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", ""));
+        Assert.DoesNotContain("https://", html);
+        Assert.Equal(findings.Count, System.Text.RegularExpressions.Regex.Matches(html, "<tr class=\"finding ").Count);
+        Assert.Contains("Free &lt;cache&gt;", html);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(html, "<figure class=\"chart\"").Count);
+    }
+}
