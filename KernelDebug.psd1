@@ -11,12 +11,16 @@
     FormatsToProcess     = @(
         'formats/Inventory.format.ps1xml'
         'formats/Health.format.ps1xml'
+        'formats/Symbols.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
         'Invoke-KernelHealthCheck'
         'Assert-KernelHealth'
         'Export-KernelHealthReport'
+        'Get-KernelSymbol'
+        'ConvertTo-FoldedStack'
+        'Export-FlameGraph'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
