@@ -25,9 +25,10 @@ public sealed class ConvertToFoldedStackCommand : KernelCmdlet
     private readonly List<FoldedStack> _stacks = new();
 
     /// <summary>
-    /// <para type="description">The stack, leaf first: StackFrame objects or function names. Bound from the Frames property of piped records.</para>
+    /// <para type="description">The stack, leaf first: StackFrame objects or function names. Bound from the Frames (or Stack) property of piped records.</para>
     /// </summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Stack")]
     [AllowEmptyCollection]
     public object[] Frames { get; set; } = [];
 
