@@ -13,6 +13,14 @@
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
+        'Get-KernelConfig'
+        'Get-KernelDebugCapability'
+        'Get-KernelSysctl'
+        'Get-MemoryInfo'
+        'Get-CpuStat'
+        'Get-LoadAverage'
+        'Get-PressureStall'
+        'Save-KernelSnapshot'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
