@@ -241,6 +241,13 @@ public sealed class DebugCapabilities
                 : $"CONFIG_{option} is not set",
             $"Rebuild the kernel with CONFIG_{option}=y{extra}.");
 
+    /// <summary>The evidence file is missing: when the configuration says the option is on, say that rather than "not set".</summary>
+    private DebugCapability Missing(string name, string option, string evidence, string? extra = null) =>
+        Enabled(option) == true
+            ? No(name, Cfg(option), $"CONFIG_{option} is set but {evidence} does not exist", $"Check that /proc and /sys are the running kernel's (or that the snapshot captured {evidence}).",
+                KernelErrorCategory.ResourceUnavailable)
+            : NoConfig(name, option, extra);
+
     private DebugCapability MountProbe(string name, string fsType, string option, string mountCommand)
     {
         if (MountPoint(fsType) is { } mp) return Yes(name, "/" + mp);
@@ -267,7 +274,7 @@ public sealed class DebugCapabilities
     {
         long? v = Number("proc/sys/net/core/bpf_jit_enable");
         string always = Enabled("BPF_JIT_ALWAYS_ON") == true ? ", CONFIG_BPF_JIT_ALWAYS_ON=y" : "";
-        if (v is null) return NoConfig("BpfJit", "BPF_JIT", " (BPF programs then run in the slower interpreter)");
+        if (v is null) return Missing("BpfJit", "BPF_JIT", "/proc/sys/net/core/bpf_jit_enable", " (BPF programs then run in the slower interpreter)");
         if (v > 0) return Yes("BpfJit", $"net.core.bpf_jit_enable={v}{always}");
         return No("BpfJit", "net.core.bpf_jit_enable=0", "the BPF JIT is off; programs run in the interpreter",
             "sysctl net.core.bpf_jit_enable=1", KernelErrorCategory.ResourceUnavailable);
@@ -276,7 +283,7 @@ public sealed class DebugCapabilities
     private DebugCapability UnprivilegedBpf()
     {
         long? v = Number("proc/sys/kernel/unprivileged_bpf_disabled");
-        if (v is null) return NoConfig("UnprivilegedBpf", "BPF_SYSCALL");
+        if (v is null) return Missing("UnprivilegedBpf", "BPF_SYSCALL", "/proc/sys/kernel/unprivileged_bpf_disabled");
         string d = $"kernel.unprivileged_bpf_disabled={v}";
         return v switch
         {
@@ -356,7 +363,7 @@ public sealed class DebugCapabilities
     private DebugCapability PerfEvents()
     {
         long? p = Number("proc/sys/kernel/perf_event_paranoid");
-        if (p is null) return NoConfig("PerfEvents", "PERF_EVENTS");
+        if (p is null) return Missing("PerfEvents", "PERF_EVENTS", "/proc/sys/kernel/perf_event_paranoid");
         string meaning = p switch
         {
             <= -1 => "no restrictions",
@@ -448,7 +455,7 @@ public sealed class DebugCapabilities
     private DebugCapability Sysctl(string name, string option, string sysctl, string remedy, string detailFormat)
     {
         long? v = Number("proc/sys/kernel/" + sysctl);
-        if (v is null) return NoConfig(name, option);
+        if (v is null) return Missing(name, option, "/proc/sys/kernel/" + sysctl);
         string d = string.Format(System.Globalization.CultureInfo.InvariantCulture, detailFormat, v);
         if (v == 0) return No(name, d, $"kernel.{sysctl} is 0 (off)", remedy, KernelErrorCategory.ResourceUnavailable);
         return Yes(name, d);
@@ -457,7 +464,7 @@ public sealed class DebugCapabilities
     private DebugCapability Watchdog(string name, string option, string sysctl)
     {
         long? v = Number("proc/sys/kernel/" + sysctl);
-        if (v is null) return NoConfig(name, option);
+        if (v is null) return Missing(name, option, "/proc/sys/kernel/" + sysctl);
         long? master = Number("proc/sys/kernel/watchdog");
         long? thresh = Number("proc/sys/kernel/watchdog_thresh");
         string d = $"kernel.{sysctl}={v}, kernel.watchdog={master?.ToString() ?? "?"}, kernel.watchdog_thresh={thresh?.ToString() ?? "?"} s";
@@ -477,7 +484,7 @@ public sealed class DebugCapabilities
         long? size = Number("sys/kernel/kexec_crash_size");
         string? loaded = Value("sys/kernel/kexec_crash_loaded");
         if (size is null && loaded is null)
-            return NoConfig("Kdump", "CRASH_DUMP", ", CONFIG_KEXEC=y (or CONFIG_KEXEC_FILE=y), then boot with crashkernel=256M and load a crash kernel (kdump-tools)");
+            return Missing("Kdump", "CRASH_DUMP", "/sys/kernel/kexec_crash_size", ", CONFIG_KEXEC=y (or CONFIG_KEXEC_FILE=y), then boot with crashkernel=256M and load a crash kernel (kdump-tools)");
         string d = $"crash kernel reserved {size ?? 0} bytes, loaded {loaded == "1"}";
         if (size is null or 0)
             return No("Kdump", d, "no memory is reserved for a crash kernel", "Boot with crashkernel=256M (or crashkernel=auto on some distributions), then load it with kdump-tools.",
@@ -502,7 +509,7 @@ public sealed class DebugCapabilities
 
     private DebugCapability Edac()
     {
-        if (Root.DirectoryExists("sys/devices/system/edac/mc"))
+        if (Root.DirectoryExists("sys/devices/system/edac/mc") || Enabled("EDAC") == true)
         {
             int mcs = Root.EnumerateEntries("sys/devices/system/edac/mc", "mc*").Count();
             if (mcs > 0) return Yes("Edac", $"{mcs} memory controllers in /sys/devices/system/edac/mc");
@@ -518,6 +525,6 @@ public sealed class DebugCapabilities
         string? arch = Value("proc/sys/kernel/arch");
         if (arch is not null && arch != "x86_64" && !arch.StartsWith('i'))
             return No("Mce", null, $"machine check exceptions are an x86 facility; this is {arch}", "Use EDAC and the platform's RAS reporting (e.g. ARM RAS, GHES).");
-        return NoConfig("Mce", "X86_MCE");
+        return Missing("Mce", "X86_MCE", "/sys/devices/system/machinecheck");
     }
 }
