@@ -126,7 +126,8 @@ public class DebugCapabilityTests
         Assert.Equal(KernelErrorCategory.ResourceUnavailable, e.Category);
         Assert.Equal("mount -t tracefs nodev /sys/kernel/tracing", e.Remedy);
         var tp = Assert.Throws<KernelDebugException>(() => probes.Require("tracepoint.sched"));
-        Assert.Equal("TracepointschedUnavailable", tp.ErrorId);
+        Assert.Equal("TracepointUnavailable", tp.ErrorId);
+        Assert.Equal("Tracepoint.sched", tp.Target);
         Assert.Throws<ArgumentException>(() => probes.Probe("NoSuchFacility"));
         Assert.True(new DebugCapabilities(FixtureTree.Open("inventory", "db1")).Require("Kprobes").Available);
     }

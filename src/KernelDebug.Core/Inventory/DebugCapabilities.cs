@@ -88,13 +88,14 @@ public sealed class DebugCapabilities
 
     /// <summary>
     /// Returns the facility's record when it is available; otherwise throws a <see cref="KernelDebugException"/>
-    /// (ErrorId <c>&lt;Name&gt;Unavailable</c>) carrying its reason and remedy.
+    /// (ErrorId <c>&lt;Name&gt;Unavailable</c>, e.g. <c>KprobesUnavailable</c>; <c>TracepointUnavailable</c> for every
+    /// tracepoint family) carrying its reason and remedy, with the facility name as target.
     /// </summary>
     public DebugCapability Require(string name)
     {
         var c = Probe(name);
         if (c.Available) return c;
-        throw new KernelDebugException(c.Name.Replace(".", "") + "Unavailable", c.FailureCategory,
+        throw new KernelDebugException(c.Name.Split('.')[0] + "Unavailable", c.FailureCategory,
             $"{c.Name} is not available: {c.Reason}", c.Remedy, c.Name);
     }
 

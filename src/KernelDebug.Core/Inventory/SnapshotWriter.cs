@@ -93,6 +93,10 @@ public sealed partial class SnapshotWriter
         if (release is not null && _source.Exists("boot/config-" + release)) Copy("boot/config-" + release, KernelRoot.DefaultMaxBytes);
         foreach (string rel in SnapshotCatalog.AlwaysOmitted)
             if (_source.Exists(rel)) _omitted.Add(rel);
+        // Re-snapshotting a snapshot keeps what its source had left out.
+        if (!_source.IsLive && SnapshotManifest.TryRead(_source) is { } earlier)
+            foreach (string rel in earlier.Omitted)
+                if (!_omitted.Contains(rel)) _omitted.Add(rel);
         progress?.Invoke("tracefs", 83);
         CopyTraceFs();
         cancel.ThrowIfCancellationRequested();
