@@ -107,6 +107,14 @@ public class SnapshotTests(LiveSnapshot snap) : IClassFixture<LiveSnapshot>
         Assert.False(SysctlReader.TryGet(root, "kernel.osrelease")!.Writable);
     }
 
+    [Theory]
+    [InlineData("1234 (kworker/0:1) D 2 0 0 0 -1", 'D')]
+    [InlineData("77 (evil) S (name)) R 1 77", 'R')]
+    [InlineData("5 (sleep) S 1", 'S')]
+    [InlineData("garbage", '\0')]
+    [InlineData("9 (x)", '\0')]
+    public void TaskState_IsTheLetterAfterTheLastParen(string stat, char state) => Assert.Equal(state, SnapshotWriter.TaskState(stat));
+
     [Fact]
     public void WriteOnlyFilesAreSkipped_AndOtherRootsCopy()
     {

@@ -152,4 +152,17 @@ public class InventoryReaderCmdletTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void Completers_OfferTheNamesTheKernelLists()
+    {
+        var r = PsRunner.Run(
+            "(TabExpansion2 'Get-KernelDebugCapability -Name Tracepoint.s').CompletionMatches.CompletionText;" +
+            "(TabExpansion2 'Get-KernelSysctl kernel.hung_task_t').CompletionMatches.CompletionText");
+        Assert.Null(r.Terminating);
+        var texts = r.Output.Select(o => o.BaseObject.ToString()).ToList();
+        Assert.Contains("Tracepoint.sched", texts);
+        Assert.Contains("kernel.hung_task_timeout_secs", texts);
+        Assert.DoesNotContain("Tracepoint.kmem", texts);
+    }
 }

@@ -259,14 +259,19 @@ public sealed partial class SnapshotWriter
             {
                 cancel.ThrowIfCancellationRequested();
                 string? stat = _source.TryReadText($"proc/{pid}/task/{tid}/stat", 64 * 1024);
-                if (stat is null) continue;
-                int close = stat.LastIndexOf(')');
-                if (close < 0 || close + 2 >= stat.Length || stat[close + 2] != 'D') continue;
+                if (stat is null || TaskState(stat) != 'D') continue;
                 // Saved as proc/<tid>/..., the path the kernel also answers for a thread id.
                 foreach (string f in new[] { "status", "stat", "wchan", "stack", "comm" })
                     CopyAs($"proc/{pid}/task/{tid}/{f}", $"proc/{tid}/{f}");
             }
         }
+    }
+
+    /// <summary>The state letter of a <c>/proc/PID/stat</c> line (R, S, D, ...), found after the last ')' because the command name may contain one; '\0' when malformed.</summary>
+    internal static char TaskState(ReadOnlySpan<char> stat)
+    {
+        int close = stat.LastIndexOf(')');
+        return close >= 0 && close + 2 < stat.Length && stat[close + 1] == ' ' ? stat[close + 2] : '\0';
     }
 
     private void CopyAs(string srcRel, string destRel)
