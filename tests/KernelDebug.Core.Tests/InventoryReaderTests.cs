@@ -321,9 +321,26 @@ public class PressureStallTests
 public class SysctlTests
 {
     [Fact]
+    public void Lockdown_FallsBackToCommandLineAndConfig()
+    {
+        using var tree = FixtureTree.Create().File("proc/cmdline", "root=/dev/sda lockdown=confidentiality");
+        Assert.Equal(("confidentiality", "the kernel command line"), KernelLockdown.Read(tree.Root, () => null));
+        var db1 = FixtureTree.Open("inventory", "db1");
+        Assert.Equal("none", KernelLockdown.Read(db1, () => KernelConfigReader.TryRead(db1)).Mode);
+        var live = KernelLockdown.Read(KernelRoot.Live, () => KernelConfigReader.TryRead(KernelRoot.Live));
+        if (File.Exists("/sys/kernel/security/lockdown"))
+            Assert.Contains("[" + live.Mode + "]", File.ReadAllText("/sys/kernel/security/lockdown"));
+        else if (KernelConfigReader.TryRead(KernelRoot.Live)?.IsEnabled("LOCK_DOWN_KERNEL_FORCE_INTEGRITY") == true)
+            Assert.Equal("integrity", live.Mode);
+    }
+
+    [Fact]
     public void Fixture_DottedNamesValuesAndModes()
     {
-        var all = SysctlReader.Read(FixtureTree.Open("inventory", "db1"), null);
+        // git keeps no write bits, so the read-only mode of kernel.ngroups_max is set here.
+        using var tree = FixtureTree.CopyOf("inventory", "db1");
+        File.SetUnixFileMode(Path.Combine(tree.Path, "proc/sys/kernel/ngroups_max"), UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var all = SysctlReader.Read(tree.Root, null);
         var rp = Assert.Single(all, e => e.Name == "net.ipv4.conf.eth0.rp_filter");
         Assert.Equal("2", rp.Value);
         Assert.Equal("4096\t16384\t4194304", all.Single(e => e.Name == "net.ipv4.tcp_rmem").Value);

@@ -52,7 +52,7 @@ public sealed class DebugCapabilities
             return text is null ? [] : MountsParser.Parse(text, new Parsing.ParseContext("/proc/mounts"));
         });
         _manifest = new(() => root.IsLive ? null : SnapshotManifest.TryRead(root));
-        _lockdown = new(ReadLockdown);
+        _lockdown = new(() => KernelLockdown.Read(root, () => Config));
         _ftraceRefusal = new(ProbeFtraceRefusal);
     }
 
@@ -128,25 +128,6 @@ public sealed class DebugCapabilities
 
     /// <summary>True/false from the configuration, or null when there is none.</summary>
     private bool? Enabled(string option) => Config?.IsEnabled(option);
-
-    private (string? Mode, string? Source) ReadLockdown()
-    {
-        if (Value("sys/kernel/security/lockdown") is { } text)
-        {
-            int a = text.IndexOf('['), b = text.IndexOf(']');
-            return (a >= 0 && b > a ? text[(a + 1)..b] : text, "/sys/kernel/security/lockdown");
-        }
-        if (Value("proc/cmdline") is { } cmd)
-            foreach (var p in KernelCommandLineParser.Parse(cmd))
-                if (p.Name == "lockdown" && p.Value is { Length: > 0 } v) return (v, "the kernel command line");
-        if (Config is { } c)
-        {
-            if (c.IsEnabled("LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY")) return ("confidentiality", "CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY=y");
-            if (c.IsEnabled("LOCK_DOWN_KERNEL_FORCE_INTEGRITY")) return ("integrity", "CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y");
-            if (c["SECURITY_LOCKDOWN_LSM"] is not null) return ("none", c.Describe("LOCK_DOWN_KERNEL_FORCE_NONE"));
-        }
-        return (null, null);
-    }
 
     /// <summary>
     /// Why ftrace's function hooks are refused, or null when they are not. Reading <c>available_filter_functions</c>
