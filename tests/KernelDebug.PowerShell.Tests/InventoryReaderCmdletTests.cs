@@ -154,6 +154,15 @@ public class InventoryReaderCmdletTests
     }
 
     [Fact]
+    public void SaveKernelSnapshot_PathIsAFile_IsTerminatingErrorWithId()
+    {
+        using var tmp = FixtureTree.Create().File("afile", "x");
+        var r = PsRunner.Run("Save-KernelSnapshot -Root $root -Path $p", Vars(("root", Db1), ("p", Path.Combine(tmp.Path, "afile"))));
+        Assert.StartsWith("SnapshotPathUnusable", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.WriteError, r.Terminating.CategoryInfo.Category);
+    }
+
+    [Fact]
     public void Completers_OfferTheNamesTheKernelLists()
     {
         var r = PsRunner.Run(

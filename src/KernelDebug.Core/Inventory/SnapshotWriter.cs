@@ -34,9 +34,16 @@ public sealed partial class SnapshotWriter
     /// Writes a snapshot of <paramref name="source"/> into the directory <paramref name="destination"/> (created if
     /// needed; existing files are overwritten) and returns its manifest.
     /// </summary>
+    /// <exception cref="Errors.KernelDebugException">The directory cannot be created (ErrorId SnapshotPathUnusable).</exception>
     public static SnapshotManifest Write(KernelRoot source, string destination, ProgressHandler? progress = null, CancellationToken cancel = default)
     {
-        Directory.CreateDirectory(destination);
+        try { Directory.CreateDirectory(destination); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Errors.KernelDebugException("SnapshotPathUnusable", e is UnauthorizedAccessException ? Errors.KernelErrorCategory.PermissionDenied : Errors.KernelErrorCategory.WriteError,
+                $"The snapshot directory '{destination}' cannot be created: {e.Message}",
+                "Give -Path a new or existing directory you can write, or a file name ending in .tar.gz.", destination, e);
+        }
         var w = new SnapshotWriter(source, Path.GetFullPath(destination));
         return w.Run(progress, cancel);
     }
