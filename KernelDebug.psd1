@@ -15,6 +15,14 @@
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
+        'Get-KernelConfig'
+        'Get-KernelDebugCapability'
+        'Get-KernelSysctl'
+        'Get-MemoryInfo'
+        'Get-CpuStat'
+        'Get-LoadAverage'
+        'Get-PressureStall'
+        'Save-KernelSnapshot'
         'Invoke-KernelHealthCheck'
         'Assert-KernelHealth'
         'Export-KernelHealthReport'

@@ -29,7 +29,7 @@ public sealed record KernelInfo
     public int CpuCount { get; init; }
     /// <summary>Online NUMA node numbers.</summary>
     public IReadOnlyList<int> NumaNodes { get; init; } = Array.Empty<int>();
-    /// <summary>Kernel lockdown mode (none, integrity, confidentiality), or null when securityfs is not mounted.</summary>
+    /// <summary>Kernel lockdown mode (none, integrity, confidentiality): from securityfs, else lockdown= on the command line, else the CONFIG_LOCK_DOWN_KERNEL_FORCE_* option; null when none of them tells.</summary>
     public string? Lockdown { get; init; }
     /// <summary>Whether a crash (kdump) kernel is loaded; null when the kernel has no kexec support.</summary>
     public bool? CrashKernelLoaded { get; init; }
@@ -76,12 +76,7 @@ public static class KernelInfoReader
             else ctx.Warn(1, "tainted is not a number", tainted);
         }
 
-        string? lockdown = root.TryReadValue("sys/kernel/security/lockdown");
-        if (lockdown is not null)
-        {
-            int a = lockdown.IndexOf('['), b = lockdown.IndexOf(']');
-            lockdown = a >= 0 && b > a ? lockdown[(a + 1)..b] : lockdown;
-        }
+        string? lockdown = KernelLockdown.Read(root, () => KernelConfigReader.TryRead(root)).Mode;
 
         bool? crashLoaded = root.TryReadValue("sys/kernel/kexec_crash_loaded") is { } kcl ? kcl == "1" : null;
         long? crashSize = root.TryReadValue("sys/kernel/kexec_crash_size") is { } kcs && Fields.TryLong(kcs, out long cs) ? cs : null;

@@ -26,6 +26,13 @@ public sealed record SnapshotManifest
     public long TotalBytes { get; init; }
     /// <summary>Files that could not be copied.</summary>
     public IReadOnlyList<SnapshotFailure> Failed { get; init; } = Array.Empty<SnapshotFailure>();
+    /// <summary>Files that existed on the machine but were left out on purpose (too large, such as BTF), as paths below the root; readers treat them as present.</summary>
+    public IReadOnlyList<string> Omitted { get; init; } = Array.Empty<string>();
+    /// <summary>Number of online CPUs of the captured machine.</summary>
+    public int CpuCount { get; init; }
+    /// <summary>Where the snapshot was written (a directory or .tar.gz); not stored in the file.</summary>
+    [JsonIgnore]
+    public string? Path { get; init; }
     /// <summary>Version of KernelDebug that wrote it.</summary>
     public string? WrittenBy { get; init; }
 
