@@ -15,19 +15,11 @@ public static partial class HealthChecks
 
     private static IReadOnlyList<HealthCheck> Build()
     {
-        var list = new List<HealthCheck>
-        {
-            Taint,
-            CrashDumpReadiness,
-            PanicSettings,
-            HungTaskSettings,
-        };
-        AddAreaChecks(list);
+        var list = new List<HealthCheck> { Taint, CrashDumpReadiness, PanicSettings, HungTaskSettings };
+        // Each partial file of this class contributes the checks of its area.
+        list.AddRange(ResourceChecks);
         return list.OrderBy(c => c.NeedsLive).ThenBy(c => c.CheckId, StringComparer.Ordinal).ToList();
     }
-
-    /// <summary>Checks that areas contribute (each area's partial file adds its own).</summary>
-    static partial void AddAreaChecks(List<HealthCheck> list);
 
     internal static readonly HealthCheck Taint = new("KD1001", HealthArea.Kernel, "Kernel taint",
         "Decodes /proc/sys/kernel/tainted. D (the kernel died: an oops or BUG happened) is an error; W (a warning was issued), " +
