@@ -10,9 +10,18 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @(
         'formats/Inventory.format.ps1xml'
+        'formats/Memory.format.ps1xml'
+        'formats/Hardware.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
+        'Get-SlabCache'
+        'Get-VmStat'
+        'Get-MemoryFragmentation'
+        'Get-BlockedTask'
+        'Get-LockStat'
+        'Get-EdacError'
+        'Get-MachineCheck'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -33,6 +33,8 @@ public static class BuddyInfoParser
                 if (Fields.TryLong(f.Current, out long b) && b >= 0) blocks.Add(b); else ok = false;
             }
             if (!ok || blocks.Count == 0 || blocks.Count > 64) { ctx.Warn(n, "expected free block counts per order", line); continue; }
+            // Every zone has the same orders (0..MAX_PAGE_ORDER); a shorter line was cut.
+            if (result.Count > 0 && blocks.Count != result[0].FreeBlocks.Count) { ctx.Warn(n, $"expected {result[0].FreeBlocks.Count} orders, found {blocks.Count}", line); continue; }
             result.Add(new BuddyZone(nodeId, zone.ToString(), blocks));
         }
         return result;
@@ -93,7 +95,7 @@ public sealed record MemoryFragmentation
         long suitable = Suitable(b, order);
         double? extfrag = null;
         if (suitable == 0 && totalBlocks > 0)
-            extfrag = Math.Round(Math.Max(0, 1.0 - (1.0 + (double)freePages / (1L << order)) / totalBlocks), 3);
+            extfrag = Math.Max(0, 1000 - (1000 + freePages * 1000 / (1L << order)) / totalBlocks) / 1000.0; // integer steps as mm/vmstat.c
         return new MemoryFragmentation
         {
             Node = zone.Node,

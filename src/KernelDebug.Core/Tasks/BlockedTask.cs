@@ -86,7 +86,7 @@ public static class BlockedTaskReader
                     ctx.Source = stackPath;
                     stack = PidStackParser.Parse(ReadStack(stackPath), ctx);
                 }
-                catch (UnauthorizedAccessException) { stackDenied = true; }
+                catch (UnauthorizedAccessException) { stackDenied |= !Environment.IsPrivilegedProcess; }
                 catch (IOException) { }
                 TimeSpan? since = null;
                 if (selfStart is double me && ReadExecStart(root, dir + "sched", ctx) is double it && me >= it)
