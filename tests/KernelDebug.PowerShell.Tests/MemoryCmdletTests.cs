@@ -141,9 +141,18 @@ public class VmStatCmdletTests
 public class BlockedTaskCmdletTests
 {
     // A vfork parent waits for its child in TASK_KILLABLE, shown as D, with a kernel stack in the vfork path.
+    private static readonly string HelperDir = Path.Combine(Path.GetTempPath(), "kd-vfork-" + Guid.NewGuid().ToString("N")[..8]);
+
+    private static void Stop(Process p)
+    {
+        p.Kill(true);
+        p.WaitForExit();
+        try { Directory.Delete(HelperDir, true); } catch (IOException) { }
+    }
+
     private static Process StartVforkParent(int seconds)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "kd-vfork-" + Environment.ProcessId);
+        string dir = HelperDir;
         Directory.CreateDirectory(dir);
         string exe = Path.Combine(dir, "vfork-wait");
         if (!File.Exists(exe))
@@ -157,7 +166,8 @@ public class BlockedTaskCmdletTests
         for (int i = 0; i < 100; i++)
         {
             string stat = File.ReadAllText($"/proc/{p.Id}/stat");
-            if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('D')) return p;
+            // D is set before the task leaves the CPU; wchan reads 0 until it has switched out.
+            if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('D') && File.ReadAllText($"/proc/{p.Id}/wchan").Trim() is not ("0" or "")) return p;
             Thread.Sleep(20);
         }
         p.Kill(true);
@@ -188,7 +198,7 @@ public class BlockedTaskCmdletTests
             Assert.InRange(t.SinceLastRun!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(4));
             Assert.Equal(File.ReadAllText($"/proc/{p.Id}/cgroup").Split('\n').First(l => l.StartsWith("0::"))[3..], t.CGroup);
         }
-        finally { p.Kill(true); p.WaitForExit(); }
+        finally { Stop(p); }
     }
 
     [Fact]
@@ -205,7 +215,17 @@ public class BlockedTaskCmdletTests
             Assert.Equal(new[] { 2, 3, 4 }, seen.Select(t => t.SampleCount));
             Assert.InRange(seen[^1].BlockedFor!.Value, TimeSpan.FromSeconds(1.4), TimeSpan.FromSeconds(10));
         }
-        finally { p.Kill(true); p.WaitForExit(); }
+        finally { Stop(p); }
+    }
+
+    [Fact]
+    public void CtrlC_StopsSampling()
+    {
+        var sw = Stopwatch.StartNew();
+        var r = PsRunner.RunAndStop("Get-BlockedTask -Interval 00:00:30", TimeSpan.FromSeconds(1));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), sw.Elapsed.ToString());
+        Assert.Null(r.Terminating);
+        Assert.Empty(r.Errors);
     }
 
     [Fact]
