@@ -229,6 +229,17 @@ public class BlockedTaskCmdletTests
     }
 
     [Fact]
+    public void Unprivileged_StillListsTasks_AndWarnsStacksNeedRoot()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("$t = @(Get-BlockedTask -State Sleeping -WarningVariable w 3>$null); \"count=$($t.Count)\"; \"stacks=$(@($t | Where-Object { $_.Stack.Count -gt 0 }).Count)\"; $w");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Matches(@"count=[1-9]", r.StdOut);
+        Assert.Contains("stacks=0", r.StdOut);
+        Assert.Contains("root only", r.StdOut);
+    }
+
+    [Fact]
     public void Live_OtherStates_AndNameFilter()
     {
         using var sleeper = Process.Start(new ProcessStartInfo("sleep", "30"))!;
