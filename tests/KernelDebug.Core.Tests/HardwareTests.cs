@@ -340,3 +340,47 @@ public class TaskParserTests
         Assert.Null(PidCgroupParser.Parse("garbage"));
     }
 }
+
+public class LocalKmsgReaderTests
+{
+    // A harmless marker (no "[Hardware Error]" text, so no tool mistakes it for a machine check).
+    private static string WriteMarker()
+    {
+        string marker = "kerneldebug memory-area kmsg test " + Guid.NewGuid().ToString("N");
+        File.AppendAllText("/dev/kmsg", marker + "\n");
+        return marker;
+    }
+
+    [Fact]
+    public void Live_ReadAll_SeesAMarker()
+    {
+        if (!File.Exists("/dev/kmsg")) Assert.Skip("no /dev/kmsg");
+        string marker = WriteMarker();
+        var records = LocalKmsgReader.ReadAll(KernelRoot.Live).ToList();
+        var hit = Assert.Single(records, r => r.Text.EndsWith(marker));
+        Assert.True(hit.Uptime > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void Live_Follow_SeesOnlyNewRecords_AndStopsOnCancel()
+    {
+        if (!File.Exists("/dev/kmsg")) Assert.Skip("no /dev/kmsg");
+        string old = WriteMarker();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var seen = new List<string>();
+        string? fresh = null;
+        var follower = Task.Run(() =>
+        {
+            foreach (var (text, _) in LocalKmsgReader.Follow(cts.Token))
+            {
+                seen.Add(text);
+                if (fresh is not null && text.EndsWith(fresh)) cts.Cancel();
+            }
+        });
+        Thread.Sleep(500);
+        fresh = WriteMarker();
+        Assert.True(follower.Wait(TimeSpan.FromSeconds(25)));
+        Assert.Contains(seen, t => t.EndsWith(fresh));
+        Assert.DoesNotContain(seen, t => t.EndsWith(old));
+    }
+}
