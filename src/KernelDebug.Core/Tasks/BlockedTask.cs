@@ -47,6 +47,8 @@ public sealed record BlockedTask
 /// <summary>Reads tasks in given states from <c>/proc</c>.</summary>
 public static class BlockedTaskReader
 {
+    private static readonly TimeSpan ClockTolerance = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The default state set: uninterruptible sleep.</summary>
     public static readonly IReadOnlySet<TaskState> DefaultStates = new HashSet<TaskState> { TaskState.UninterruptibleSleep };
 
@@ -89,8 +91,10 @@ public static class BlockedTaskReader
                 catch (UnauthorizedAccessException) { stackDenied |= !Environment.IsPrivilegedProcess; }
                 catch (IOException) { }
                 TimeSpan? since = null;
-                if (selfStart is double me && ReadExecStart(root, dir + "sched", ctx) is double it && me >= it)
-                    since = TimeSpan.FromMilliseconds(me - it);
+                // Our own exec_start is "now" to within a scheduler tick; a task that ran inside that tick reads as zero,
+                // and a larger inversion means the CPUs' clocks disagree, so nothing is claimed.
+                if (selfStart is double me && ReadExecStart(root, dir + "sched", ctx) is double it && me - it > -ClockTolerance.TotalMilliseconds)
+                    since = TimeSpan.FromMilliseconds(Math.Max(0, me - it));
                 result.Add(new BlockedTask
                 {
                     ProcessId = pid,
