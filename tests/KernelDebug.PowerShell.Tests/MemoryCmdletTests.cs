@@ -333,6 +333,23 @@ public class HardwareCmdletTests
     }
 
     [Fact]
+    public void MachineCheck_MissingLog_IsNonTerminatingAndOthersStillRead()
+    {
+        var r = PsRunner.Run("Get-MachineCheck -Path /nonexistent/kd.log, $path", new Dictionary<string, object?> { ["path"] = TestPaths.Fixture("memory", "mce", "dmesg.txt") });
+        Assert.Null(r.Terminating);
+        Assert.StartsWith("MachineCheckLogNotFound", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.Equal(3, r.Objects<MachineCheck>().Count);
+    }
+
+    [Fact]
+    public void NonPositiveInterval_IsInvalidArgument()
+    {
+        var r = PsRunner.Run("Get-VmStat -Interval 00:00:00");
+        Assert.StartsWith("IntervalNotPositive", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, r.Terminating.CategoryInfo.Category);
+    }
+
+    [Fact]
     public void MachineCheck_GarbageLog_WarnsWithFileAndLine()
     {
         using var tree = FixtureTree.Create();

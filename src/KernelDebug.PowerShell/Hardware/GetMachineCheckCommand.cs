@@ -58,7 +58,13 @@ public sealed class GetMachineCheckCommand : KernelReaderCmdlet
         {
             foreach (var pattern in Path)
             {
-                var files = GetResolvedProviderPathFromPSPath(pattern, out _);
+                IEnumerable<string> files;
+                try { files = GetResolvedProviderPathFromPSPath(pattern, out _); }
+                catch (ItemNotFoundException e)
+                {
+                    WriteError(new ErrorRecord(e, "MachineCheckLogNotFound", ErrorCategory.ObjectNotFound, pattern));
+                    continue;
+                }
                 foreach (var file in files)
                 {
                     ctx.Source = file;

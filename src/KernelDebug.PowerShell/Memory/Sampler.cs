@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using KernelDebug.PowerShell.Infrastructure;
+using KernelDebug.Core.Errors;
 
 namespace KernelDebug.PowerShell.Memory;
 
@@ -15,7 +15,9 @@ internal static class Sampler
     /// </summary>
     public static void Run(PSCmdlet cmdlet, CancellationToken stop, TimeSpan interval, int count, string activity, Action<int> sample)
     {
-        if (interval <= TimeSpan.Zero) throw new PSArgumentException("-Interval must be positive.");
+        if (interval <= TimeSpan.Zero)
+            throw new KernelDebugException("IntervalNotPositive", KernelErrorCategory.InvalidArgument, $"-Interval {interval} is not a positive time span.",
+                "Pass a positive interval such as 00:00:05 (five seconds).", interval);
         sample(0);
         var progress = new ProgressRecord(Math.Abs(activity.GetHashCode() % 100000), activity, "Sampling");
         for (int i = 1; count <= 0 || i <= count; i++)
