@@ -333,6 +333,20 @@ public class TaskParserTests
     }
 
     [Fact]
+    public void SinceLastRun_IsTheClockDifference_NeverNegative()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), KernelDebug.Core.Tasks.BlockedTaskReader.SinceLastRun(2500, 1000));
+        Assert.Equal(TimeSpan.Zero, KernelDebug.Core.Tasks.BlockedTaskReader.SinceLastRun(1000, 1000.5));
+    }
+
+    [Fact]
+    public void Stat_LastCpu_IsAnOnlineCpu()
+    {
+        var s = PidStatParser.Parse(File.ReadAllText("/proc/thread-self/stat"), new ParseContext("self"))!;
+        Assert.InRange(s.LastCpu, 0, Environment.ProcessorCount - 1);
+    }
+
+    [Fact]
     public void Cgroup_PrefersV2()
     {
         Assert.Equal("/system.slice/x.service", PidCgroupParser.Parse("12:cpu:/old\n0::/system.slice/x.service\n"));

@@ -17,21 +17,24 @@ public class SlabCacheCmdletTests
     {
         // Every socket has an inode from sock_inode_cache, a cache SLUB keeps under its own name here.
         if (!Directory.Exists("/sys/kernel/slab/sock_inode_cache")) Assert.Skip("no unmerged sock_inode_cache on this kernel");
-        const int sockets = 3000;
-        var held = new List<Socket>(sockets);
+        const int batch = 500;
+        var held = new List<Socket>();
         try
         {
             var run = Task.Run(() => PsRunner.Run("Get-SlabCache -Name sock_inode_cache -Interval 00:00:01 -Count 2"));
-            Thread.Sleep(300);
-            for (int i = 0; i < sockets; i++) held.Add(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified));
+            // The runspace may take seconds to start on a loaded machine: open a batch of sockets every 250 ms until
+            // sampling ends, so batches fall inside the sampled intervals whenever the baseline is taken.
+            while (!run.Wait(250) && held.Count < 12000)
+                for (int i = 0; i < batch; i++) held.Add(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified));
             var r = run.Result;
             Assert.Null(r.Terminating);
             var growth = r.Objects<SlabCacheGrowth>();
+            Assert.NotEmpty(growth);
             Assert.All(growth, g => Assert.Equal("sock_inode_cache", g.Name));
-            Assert.True(growth.Sum(g => g.TotalObjectsDelta) >= sockets * 8 / 10, r.ToString() + string.Join("; ", growth));
-            var first = growth.MaxBy(g => g.BytesDelta)!;
-            Assert.True(first.BytesPerSecond > sockets * 832 / 2, first.ToString());
-            Assert.InRange(first.Interval, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
+            Assert.True(growth.Sum(g => g.TotalObjectsDelta) >= batch * 8 / 10, r.ToString() + string.Join("; ", growth));
+            var most = growth.MaxBy(g => g.BytesDelta)!;
+            Assert.True(most.BytesPerSecond >= batch * 832 / 2, most.ToString());
+            Assert.InRange(most.Interval, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
             Assert.NotEmpty(r.Progress);
         }
         finally
@@ -194,8 +197,8 @@ public class BlockedTaskCmdletTests
             Assert.Contains(t.Stack, f => f.Function == t.WaitChannel);
             Assert.Contains(t.Stack, f => f.Function.Contains("vfork"));
             Assert.Equal(TimeSpan.FromSeconds(long.Parse(File.ReadAllText("/proc/sys/kernel/hung_task_timeout_secs"))), t.HungTaskTimeout);
-            Assert.NotNull(t.SinceLastRun);
-            Assert.InRange(t.SinceLastRun!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(4));
+            // Known only when the reader ran on the CPU the task last ran on (per-CPU clocks).
+            if (t.SinceLastRun is { } since) Assert.InRange(since, TimeSpan.Zero, TimeSpan.FromSeconds(4));
             Assert.Equal(File.ReadAllText($"/proc/{p.Id}/cgroup").Split('\n').First(l => l.StartsWith("0::"))[3..], t.CGroup);
         }
         finally { Stop(p); }

@@ -39,7 +39,8 @@ public enum TaskState
 /// <param name="Flags">PF_* flags.</param>
 /// <param name="StartTicks">Start time after boot, in clock ticks (USER_HZ).</param>
 /// <param name="BlockIoDelayTicks">Aggregated block I/O delay in clock ticks (delay accounting), or 0.</param>
-public sealed record PidStat(int Id, string Command, TaskState State, int ParentId, ulong Flags, ulong StartTicks, ulong BlockIoDelayTicks)
+/// <param name="LastCpu">The CPU the task last ran on (field 39), or -1 when the line is too short.</param>
+public sealed record PidStat(int Id, string Command, TaskState State, int ParentId, ulong Flags, ulong StartTicks, ulong BlockIoDelayTicks, int LastCpu = -1)
 {
     /// <summary>PF_KTHREAD: the task is a kernel thread.</summary>
     public bool IsKernelThread => (Flags & 0x00200000) != 0;
@@ -71,6 +72,7 @@ public static class PidStatParser
         }
         if (count < 19) { ctx.Warn(1, "stat line is too short", text); return null; }
         ulong ppid = v[0], flags = v[5], start = v[18], blkio = count > 38 ? v[38] : 0;
-        return new PidStat(id, text[(open + 1)..close].ToString(), (TaskState)state[0], (int)ppid, flags, start, blkio);
+        int cpu = count > 35 ? (int)v[35] : -1;
+        return new PidStat(id, text[(open + 1)..close].ToString(), (TaskState)state[0], (int)ppid, flags, start, blkio, cpu);
     }
 }

@@ -25,8 +25,10 @@ public sealed record BlockedTask
     /// <summary>Whether it is a kernel thread.</summary>
     public bool IsKernelThread { get; init; }
     /// <summary>
-    /// Time since the task last ran, from the scheduler clock (<c>se.exec_start</c> of <c>/proc/PID/sched</c> against
-    /// this reader's own): for a blocked task, how long it has been asleep. Live system only.
+    /// Time since the task last ran: its <c>se.exec_start</c> (<c>/proc/PID/sched</c>) against this reader's own, read
+    /// on the same CPU — per-CPU scheduler clocks are not comparable across CPUs (they leave out IRQ and steal time),
+    /// so the value is null for a task that last ran on another CPU than the reader. For a blocked task, how long it
+    /// has been asleep. Live system only.
     /// </summary>
     public TimeSpan? SinceLastRun { get; init; }
     /// <summary>With -Interval: time between the first and the latest sample that saw it blocked in a row.</summary>
@@ -47,8 +49,6 @@ public sealed record BlockedTask
 /// <summary>Reads tasks in given states from <c>/proc</c>.</summary>
 public static class BlockedTaskReader
 {
-    private static readonly TimeSpan ClockTolerance = TimeSpan.FromMilliseconds(100);
-
     /// <summary>The default state set: uninterruptible sleep.</summary>
     public static readonly IReadOnlySet<TaskState> DefaultStates = new HashSet<TaskState> { TaskState.UninterruptibleSleep };
 
@@ -64,7 +64,7 @@ public static class BlockedTaskReader
             throw KernelErrors.FileNotFound(root.Resolve("proc"), "procfs (mount -t proc proc /proc)");
         var now = DateTimeOffset.Now;
         TimeSpan? hung = root.TryReadValue("proc/sys/kernel/hung_task_timeout_secs") is { } h && Fields.TryLong(h, out long hs) ? TimeSpan.FromSeconds(hs) : null;
-        double? selfStart = root.IsLive ? ReadExecStart(root, "proc/thread-self/sched", ctx) : null;
+        var self = root.IsLive ? ReadSelfClock(root, ctx) : null;
         var result = new List<BlockedTask>();
         foreach (string pidName in root.EnumerateEntries("proc"))
         {
@@ -90,11 +90,8 @@ public static class BlockedTaskReader
                 }
                 catch (UnauthorizedAccessException) { stackDenied |= !Environment.IsPrivilegedProcess; }
                 catch (IOException) { }
-                TimeSpan? since = null;
-                // Our own exec_start is "now" to within a scheduler tick; a task that ran inside that tick reads as zero,
-                // and a larger inversion means the CPUs' clocks disagree, so nothing is claimed.
-                if (selfStart is double me && ReadExecStart(root, dir + "sched", ctx) is double it && me - it > -ClockTolerance.TotalMilliseconds)
-                    since = TimeSpan.FromMilliseconds(Math.Max(0, me - it));
+                TimeSpan? since = self is { } me && me.Cpu == stat.LastCpu && ReadExecStart(root, dir + "sched", ctx) is double it
+                    ? SinceLastRun(me.ExecStartMs, it) : null;
                 result.Add(new BlockedTask
                 {
                     ProcessId = pid,
@@ -114,6 +111,28 @@ public static class BlockedTaskReader
         }
         return result;
     }
+
+    /// <summary>
+    /// The time between a task's last run and the reader's clock, both <c>se.exec_start</c> values in milliseconds of the
+    /// same CPU's scheduler clock. A task that ran after the reader's reading gives zero.
+    /// </summary>
+    public static TimeSpan SinceLastRun(double readerExecStartMs, double taskExecStartMs) =>
+        TimeSpan.FromMilliseconds(Math.Max(0, readerExecStartMs - taskExecStartMs));
+
+    // Our own exec_start is "now" on our CPU to within a tick; read the CPU before and after so a migration in between is noticed.
+    private static (int Cpu, double ExecStartMs)? ReadSelfClock(KernelRoot root, ParseContext ctx)
+    {
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            int before = SelfCpu(root, ctx);
+            double? start = ReadExecStart(root, "proc/thread-self/sched", ctx);
+            if (start is double ms && before >= 0 && before == SelfCpu(root, ctx)) return (before, ms);
+        }
+        return null;
+    }
+
+    private static int SelfCpu(KernelRoot root, ParseContext ctx) =>
+        root.TryReadText("proc/thread-self/stat", 4096) is { } t && PidStatParser.Parse(t, ctx) is { } s ? s.LastCpu : -1;
 
     // /proc/PID/stack is mode 0400: an unprivileged read fails with EACCES, which must not look like "no frames".
     private static string ReadStack(string path)
