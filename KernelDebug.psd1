@@ -12,6 +12,8 @@
         'formats/Inventory.format.ps1xml'
         'formats/Health.format.ps1xml'
         'formats/Symbols.format.ps1xml'
+        'formats/Memory.format.ps1xml'
+        'formats/Hardware.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -29,6 +31,13 @@
         'Get-KernelSymbol'
         'ConvertTo-FoldedStack'
         'Export-FlameGraph'
+        'Get-SlabCache'
+        'Get-VmStat'
+        'Get-MemoryFragmentation'
+        'Get-BlockedTask'
+        'Get-LockStat'
+        'Get-EdacError'
+        'Get-MachineCheck'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,116 @@
+using KernelDebug.Core.Errors;
+using KernelDebug.Core.Kmsg;
+using KernelDebug.Core.Parsing;
+using KernelDebug.Core.Procfs;
+
+namespace KernelDebug.Core.Sysfs;
+
+/// <summary>The machine-check settings of <c>/sys/devices/system/machinecheck/machinecheck0/</c> (x86, CONFIG_X86_MCE).</summary>
+public sealed record MachineCheckSettings
+{
+    /// <summary>How often corrected errors are polled.</summary>
+    public TimeSpan? CheckInterval { get; init; }
+    /// <summary>Corrected machine-check interrupts disabled (polling only).</summary>
+    public bool? CmciDisabled { get; init; }
+    /// <summary>Corrected errors are not logged.</summary>
+    public bool? DontLogCorrected { get; init; }
+    /// <summary>Corrected errors are ignored altogether.</summary>
+    public bool? IgnoreCorrected { get; init; }
+    /// <summary>How long CPUs wait for each other in a machine-check exception.</summary>
+    public TimeSpan? MonarchTimeout { get; init; }
+    /// <summary>All errors are printed, not only those the kernel acted on.</summary>
+    public bool? PrintAll { get; init; }
+    /// <summary>Program run when an error is logged.</summary>
+    public string? Trigger { get; init; }
+    /// <summary>MCi_CTL of each bank (bankN), by bank number.</summary>
+    public IReadOnlyList<ulong> BankControls { get; init; } = Array.Empty<ulong>();
+}
+
+/// <summary>Reads machine checks: records from the kernel log, settings from sysfs, and whether the kernel has MCE at all.</summary>
+public static class MachineCheckReader
+{
+    /// <summary>The settings directory of CPU 0.</summary>
+    public const string SysfsDirectory = "sys/devices/system/machinecheck/machinecheck0";
+
+    /// <summary>Whether the root shows x86 machine-check support: the sysfs directory or the mce:mce_record tracepoint.</summary>
+    public static bool HasMachineCheck(KernelRoot root)
+    {
+        if (root.DirectoryExists("sys/devices/system/machinecheck")) return true;
+        foreach (var mp in MountsParser.FindMountPoints(root, "tracefs").Append("/sys/kernel/tracing").Append("/sys/kernel/debug/tracing"))
+            if (root.DirectoryExists(mp.TrimStart('/') + "/events/mce/mce_record")) return true;
+        return false;
+    }
+
+    /// <summary>The error for a kernel without machine-check support.</summary>
+    public static KernelDebugException Unavailable(KernelRoot root) =>
+        KernelErrors.FeatureMissing("MachineCheckUnavailable", "machine-check reporting (no /sys/devices/system/machinecheck, no mce:mce_record tracepoint)",
+            "Machine-check reporting needs an x86 kernel built with CONFIG_X86_MCE=y (plus CONFIG_X86_MCE_INTEL or CONFIG_X86_MCE_AMD) and not booted with 'mce=off'; " +
+            "virtual machines often have none. Past records can still be read from a saved log with -Path.", root.Resolve("sys/devices/system/machinecheck"));
+
+    /// <summary>The settings, or null when the root has no machinecheck directory.</summary>
+    public static MachineCheckSettings? ReadSettings(KernelRoot root, ParseContext ctx)
+    {
+        if (!root.DirectoryExists(SysfsDirectory)) return null;
+        string d = SysfsDirectory + "/";
+        bool? B(string f) => root.TryReadValue(d + f) switch { "1" => true, "0" => false, null => null, var s => Warn(f, s) };
+        bool? Warn(string f, string s) { ctx.Warn(1, $"{f} is not 0 or 1", s); return null; }
+        long? N(string f)
+        {
+            string? s = root.TryReadValue(d + f);
+            if (s is null) return null;
+            if (Fields.TryLong(s, out long v)) return v;
+            ctx.Warn(1, $"{f} is not a number", s);
+            return null;
+        }
+        var banks = root.EnumerateEntries(SysfsDirectory).Where(n => n.StartsWith("bank") && int.TryParse(n.AsSpan(4), out _))
+            .OrderBy(n => int.Parse(n.AsSpan(4)))
+            .Select(n => root.TryReadValue(d + n) is { } s && Fields.TryHex(s, out ulong v) ? v : 0UL).ToArray();
+        string? trigger = root.TryReadValue(d + "trigger");
+        return new MachineCheckSettings
+        {
+            CheckInterval = N("check_interval") is long ci ? TimeSpan.FromSeconds(ci) : null,
+            CmciDisabled = B("cmci_disabled"),
+            DontLogCorrected = B("dont_log_ce"),
+            IgnoreCorrected = B("ignore_ce"),
+            MonarchTimeout = N("monarch_timeout") is long mt ? TimeSpan.FromMicroseconds(mt) : null,
+            PrintAll = B("print_all"),
+            Trigger = string.IsNullOrEmpty(trigger) ? null : trigger,
+            BankControls = banks,
+        };
+    }
+
+    /// <summary>The machine-check records in a kernel log file (dmesg text, kern.log, console capture; .gz read too).</summary>
+    public static IReadOnlyList<MachineCheck> ReadLogFile(string path, ParseContext ctx)
+    {
+        using var reader = KernelRoot.OpenTextFile(path);
+        var p = new MachineCheckParser(ctx);
+        var result = new List<MachineCheck>();
+        int n = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+            if (p.Add(line, ++n) is { } m) result.Add(m);
+        if (p.Flush() is { } last) result.Add(last);
+        return result;
+    }
+
+    /// <summary>The machine-check records in the kernel's log buffer (live /dev/kmsg, or a snapshot's dev/kmsg).</summary>
+    public static IReadOnlyList<MachineCheck> ReadKernelLog(KernelRoot root, ParseContext ctx)
+    {
+        var p = new MachineCheckParser(ctx);
+        var result = new List<MachineCheck>();
+        int n = 0;
+        foreach (var (text, up) in LocalKmsgReader.ReadAll(root))
+            if (p.Add(text, ++n, up) is { } m) result.Add(m);
+        if (p.Flush() is { } last) result.Add(last);
+        return result;
+    }
+
+    /// <summary>Follows new records as the kernel logs them, until cancelled.</summary>
+    public static IEnumerable<MachineCheck> Follow(ParseContext ctx, CancellationToken token)
+    {
+        var p = new MachineCheckParser(ctx);
+        int n = 0;
+        foreach (var (text, up) in LocalKmsgReader.Follow(token))
+            if (p.Add(text, ++n, up) is { } m) yield return m;
+    }
+}
