@@ -27,8 +27,10 @@ public static class SlabReader
     public static SlabSummary ReadSummary(KernelRoot root, ParseContext ctx)
     {
         var caches = Read(root, SlabDetail.None, ctx);
-        var (reclaimable, unreclaimable) = SlabMemInfo.Read(root, ctx);
-        return SlabSummary.From(caches, reclaimable, unreclaimable, caches.Count > 0 ? caches[0].Timestamp : DateTimeOffset.Now);
+        string? meminfo = root.TryReadText("proc/meminfo", 1 << 20);
+        ctx.Source = root.Resolve("proc/meminfo");
+        var mem = meminfo is null ? null : Procfs.MemInfoParser.Parse(meminfo, ctx);
+        return SlabSummary.From(caches, mem?.SlabReclaimable, mem?.SlabUnreclaimable, caches.Count > 0 ? caches[0].Timestamp : DateTimeOffset.Now);
     }
 
     private static string ReadSlabInfo(KernelRoot root)
