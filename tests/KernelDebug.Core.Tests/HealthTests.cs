@@ -117,3 +117,74 @@ public class HealthTests
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(html, "<figure class=\"chart\"").Count);
     }
 }
+
+public class HealthAreaCheckTests
+{
+    private static KernelHealthFinding One(KernelRoot root, string id) =>
+        Assert.Single(HealthCheckRunner.Run(HealthChecks.All.Where(c => c.CheckId == id),
+            new HealthContext(root, new HealthThresholds(), TimeSpan.FromMilliseconds(100), CancellationToken.None)));
+
+    [Fact]
+    public void Edac_UncorrectedIsCritical()
+    {
+        var f = One(FixtureTree.Open("memory", "edac"), "KD1602");
+        Assert.Equal(HealthSeverity.Critical, f.Severity);
+        Assert.Matches(@"^\d+ uncorrected", f.Message);
+        Assert.Contains("replace the DIMM", f.Recommendation);
+    }
+
+    [Fact]
+    public void Edac_Missing_IsInfoWithTheDriverToLoad()
+    {
+        var f = One(KernelRoot.Live, "KD1602");
+        Assert.Equal(HealthSeverity.Info, f.Severity); // this VM has no EDAC
+        Assert.Contains("CONFIG_EDAC", f.Recommendation);
+    }
+
+    [Fact]
+    public void Lockdep_FixtureIsActive_LiveIsMissing()
+    {
+        Assert.Equal(HealthSeverity.Ok, One(FixtureTree.Open("memory", "lockdep"), "KD1503").Severity);
+        var live = One(KernelRoot.Live, "KD1503");
+        Assert.Equal(HealthSeverity.Info, live.Severity);
+        Assert.Contains("PROVE_LOCKING", live.Recommendation);
+    }
+
+    [Fact]
+    public void LargeSlabCaches_ListsTheBiggestWithAChart()
+    {
+        var f = One(FixtureTree.Open("memory", "slab"), "KD1304");
+        Assert.Equal(HealthSeverity.Info, f.Severity);
+        var chart = Assert.Single(f.Evidence.OfType<ReportChart>());
+        Assert.Equal(chart.Points.OrderByDescending(p => p.Value).Select(p => p.Label), chart.Points.Select(p => p.Label));
+        Assert.All(chart.Points, p => Assert.True(p.Value >= 1024 * 1024));
+    }
+
+    [Fact]
+    public void MemoryUsage_ThresholdsDecideSeverity()
+    {
+        using var tree = FixtureTree.Create();
+        tree.File("proc/meminfo", "MemTotal:       1000000 kB\nMemFree:         50000 kB\nMemAvailable:    150000 kB\n");
+        var ctx = new HealthContext(tree.Root, new HealthThresholds(), TimeSpan.Zero, default);
+        var f = Assert.Single(HealthCheckRunner.Run([HealthChecks.MemoryUsage], ctx));
+        Assert.Equal(HealthSeverity.Warning, f.Severity); // 85 % used
+        Assert.Equal(85, f.Value!.Value, 1);
+        ctx = new HealthContext(tree.Root, new HealthThresholds { MemoryCriticalPercent = 84 }, TimeSpan.Zero, default);
+        Assert.Equal(HealthSeverity.Critical, Assert.Single(HealthCheckRunner.Run([HealthChecks.MemoryUsage], ctx)).Severity);
+    }
+
+    [Fact]
+    public void CpuUsage_LiveBusyThreadIsSeen()
+    {
+        using var stop = new CancellationTokenSource();
+        var burner = new Thread(() => { while (!stop.IsCancellationRequested) { } }) { IsBackground = true };
+        burner.Start();
+        try
+        {
+            var f = One(KernelRoot.Live, "KD1401");
+            var usage = Assert.Single(f.Evidence.OfType<Procfs.CpuUsage>());
+            Assert.True(usage.UserPercent + usage.SystemPercent > 20, f.Message); // one of two CPUs spins
+        }
+        finally { stop.Cancel(); burner.Join(); }
+    }
+}

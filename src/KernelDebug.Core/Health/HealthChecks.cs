@@ -18,6 +18,7 @@ public static partial class HealthChecks
         var list = new List<HealthCheck> { Taint, CrashDumpReadiness, PanicSettings, HungTaskSettings };
         // Each partial file of this class contributes the checks of its area.
         list.AddRange(ResourceChecks);
+        list.AddRange(MemoryAreaChecks);
         return list.OrderBy(c => c.NeedsLive).ThenBy(c => c.CheckId, StringComparer.Ordinal).ToList();
     }
 
