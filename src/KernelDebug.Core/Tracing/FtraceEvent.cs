@@ -84,7 +84,7 @@ public sealed class FtraceEvent
 
     /// <summary>"12.345678 [1] bash-123 raw_syscalls:sys_enter id=0 ...".</summary>
     public override string ToString() =>
-        $"{TimestampNanoseconds / 1_000_000_000}.{TimestampNanoseconds % 1_000_000_000 / 1000:D6} [{Cpu}] {Command ?? "<...>"}-{ProcessId} {Name} " +
+        $"{(TimestampNanoseconds + 500) / 1000 / 1_000_000}.{(TimestampNanoseconds + 500) / 1000 % 1_000_000:D6} [{Cpu}] {Command ?? "<...>"}-{ProcessId} {Name} " +
         string.Join(' ', Fields.Select(kv => $"{kv.Key}={FormatValue(kv.Value)}"));
 
     private static string FormatValue(object? v) => v switch

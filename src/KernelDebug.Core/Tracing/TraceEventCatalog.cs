@@ -204,7 +204,7 @@ public sealed record TraceBufferStats(int Cpu, long Entries, long Overrun, long 
             if (c < 0) { ctx.Warn(n, "expected 'key: value'", line); continue; }
             var key = line[..c].Trim();
             var val = line[(c + 1)..].Trim();
-            if (key.Contains("ts", StringComparison.Ordinal) && key.EndsWith("ts")) continue; // "oldest event ts: 12.3"
+            if (key.EndsWith(" ts")) continue; // "oldest event ts: 12.3"
             if (!Fields.TryLong(val, out long v)) { ctx.Warn(n, "value is not a number", line); continue; }
             switch (key)
             {
