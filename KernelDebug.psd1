@@ -10,9 +10,18 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @(
         'formats/Inventory.format.ps1xml'
+        'formats/Tracing.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
+        'Start-FtraceCapture'
+        'Receive-FtraceCapture'
+        'Stop-FtraceCapture'
+        'Remove-FtraceCapture'
+        'Get-FtraceCapture'
+        'Trace-KernelEvent'
+        'Get-KernelTracepoint'
+        'Measure-KernelFunction'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

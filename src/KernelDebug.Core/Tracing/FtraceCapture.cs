@@ -19,6 +19,10 @@ public sealed class FtraceCaptureOptions
 {
     /// <summary>Event patterns (<c>system:event</c>, wildcards allowed).</summary>
     public IReadOnlyList<string> Events { get; init; } = Array.Empty<string>();
+    /// <summary>Functions for the function tracer (<c>set_ftrace_filter</c> globs); empty for an event-only capture.</summary>
+    public IReadOnlyList<string> Functions { get; init; } = Array.Empty<string>();
+    /// <summary>Functions the function tracer leaves out (<c>set_ftrace_notrace</c>).</summary>
+    public IReadOnlyList<string> ExcludeFunctions { get; init; } = Array.Empty<string>();
     /// <summary>A filter expression applied to every selected event (the kernel's events.rst syntax).</summary>
     public string? Filter { get; init; }
     /// <summary>Per-event filters (<c>system:event</c> → expression), applied after <see cref="Filter"/>.</summary>
@@ -79,7 +83,7 @@ public sealed class FtraceCapture
 /// pid and start time (so a reused pid is not mistaken for the owner) and what the capture records.
 /// </summary>
 public sealed record FtraceOwnerMarker(int OwnerProcessId, ulong OwnerStartTicks, DateTimeOffset StartTime,
-    string[] Events, string? Filter, int[] ProcessIds, int[] Cpus, string? Clock, bool MountedTraceFs)
+    string[] Events, string? Filter, int[] ProcessIds, int[] Cpus, string? Clock, bool MountedTraceFs, string[]? Functions = null)
 {
     /// <summary>The folder holding markers; tests may point it elsewhere.</summary>
     public static string Directory { get; set; } = "/run/kerneldebug/ftrace";

@@ -69,7 +69,10 @@ public sealed class FtraceSession : IDisposable
     public static FtraceSession Create(TraceFs fs, FtraceCaptureOptions options, ParseContext ctx)
     {
         var catalog = new TraceEventCatalog(fs, ctx);
-        var events = ResolveEvents(catalog, options.Events);
+        bool functions = options.Functions.Count > 0 || options.ExcludeFunctions.Count > 0;
+        // Decided before anything exists: under lockdown the tracer is refused, and we say so instead of half-creating.
+        if (functions && FunctionTracing.ProbeFunctionTracer(fs) is KernelDebugException refused) throw refused;
+        var events = options.Events.Count == 0 && functions ? Array.Empty<string>() : ResolveEvents(catalog, options.Events);
         foreach (var cpu in options.Cpus)
             if (cpu < 0 || cpu >= Environment.ProcessorCount * 64)
                 throw new KernelDebugException("FtraceCpuInvalid", KernelErrorCategory.InvalidArgument, $"CPU {cpu} is not a CPU number.", null, cpu);
@@ -96,7 +99,7 @@ public sealed class FtraceSession : IDisposable
         {
             // The marker first, so that an owner killed during set-up still leaves a findable orphan.
             new FtraceOwnerMarker(Environment.ProcessId, FtraceOwnerMarker.ProcessStartTicks(Environment.ProcessId) ?? 0, DateTimeOffset.UtcNow,
-                events.ToArray(), options.Filter, options.ProcessIds.ToArray(), options.Cpus.ToArray(), null, fs.MountedNow).Write(name);
+                events.ToArray(), options.Filter, options.ProcessIds.ToArray(), options.Cpus.ToArray(), null, fs.MountedNow, options.Functions.ToArray()).Write(name);
             session.Write("tracing_on", "0");
             // mono is CLOCK_MONOTONIC: timestamps can be mapped to wall-clock time.
             string clocks = session.ReadInstance("trace_clock") ?? "";
@@ -116,6 +119,15 @@ public sealed class FtraceSession : IDisposable
                 session.Write(evDir + "/enable", "1");
             }
             session.Events = events;
+            if (functions)
+            {
+                foreach (var f in options.Functions) session.Write("set_ftrace_filter", f, append: true);
+                foreach (var f in options.ExcludeFunctions) session.Write("set_ftrace_notrace", f, append: true);
+                if (options.ProcessIds.Count > 0)
+                    session.Write("set_ftrace_pid", string.Join(' ', options.ProcessIds.Select(p => p.ToString(CultureInfo.InvariantCulture))));
+                session.Write("current_tracer", "function");
+                session.Events = [.. events, "ftrace:function"];
+            }
             if (!options.Paused) session.Write("tracing_on", "1");
             return session;
         }
@@ -135,6 +147,7 @@ public sealed class FtraceSession : IDisposable
                 $"There is no tracefs instance named '{name}'.", "List captures with Get-FtraceCapture.", name);
         var s = new FtraceSession(fs, name, new TraceEventCatalog(fs, ctx));
         s.Events = ReadSetEvent(fs.Root.TryReadText(fs.Relative($"instances/{name}/set_event")));
+        if (s.ReadInstance("current_tracer")?.Trim() == "function") s.Events = [.. s.Events, "ftrace:function"];
         s.Clock = ParseCurrentClock(s.ReadInstance("trace_clock") ?? "");
         s.ClockMapping = s.Clock is null ? null : TraceClockMapping.ForLive(s.Clock);
         return s;
@@ -173,6 +186,7 @@ public sealed class FtraceSession : IDisposable
             Name = name,
             Instance = fs.Root.Resolve(rel),
             Events = ReadSetEvent(fs.Root.TryReadText(rel + "/set_event")),
+            Functions = marker?.Functions ?? Array.Empty<string>(),
             Filter = marker?.Filter,
             ProcessIds = marker?.ProcessIds ?? Array.Empty<int>(),
             Cpus = marker?.Cpus ?? Array.Empty<int>(),
@@ -224,10 +238,11 @@ public sealed class FtraceSession : IDisposable
         if (!System.IO.Directory.Exists(dir)) { FtraceOwnerMarker.Delete(name); return; }
         LibC.WriteFile(System.IO.Path.Combine(dir, "tracing_on"), "0");
         int errno = 0;
-        for (int attempt = 0; attempt < 40; attempt++)
+        for (int attempt = 0; attempt < 80; attempt++)
         {
-            if (LibC.RmDir(dir) == 0 || !System.IO.Directory.Exists(dir)) { errno = 0; break; }
-            errno = Marshal.GetLastPInvokeError();
+            if (LibC.RmDir(dir) == 0) { errno = 0; break; }
+            errno = Marshal.GetLastPInvokeError(); // read before any other call can overwrite it
+            if (errno == LibC.ENOENT) { errno = 0; break; }
             if (errno != LibC.EBUSY) break;
             Thread.Sleep(25);
         }
@@ -238,7 +253,13 @@ public sealed class FtraceSession : IDisposable
         FtraceOwnerMarker.Delete(name);
     }
 
-    /// <inheritdoc />
+    /// <summary>True once the instance was removed.</summary>
+    public bool IsRemoved => _removed;
+
+    /// <summary>
+    /// Removes the instance when <see cref="RemoveOnDispose"/> is set. Safe to call again: if the kernel reported the
+    /// instance busy (a reader on another thread still closing), a later call retries.
+    /// </summary>
     public void Dispose()
     {
         if (RemoveOnDispose && !_removed)
@@ -248,12 +269,29 @@ public sealed class FtraceSession : IDisposable
         }
     }
 
+    /// <summary>Deletes owner markers whose instance no longer exists (an instance removed by hand or by another tool).</summary>
+    public static int DeleteStaleMarkers(TraceFs fs)
+    {
+        int n = 0;
+        string[] files;
+        try { files = System.IO.Directory.Exists(FtraceOwnerMarker.Directory) ? System.IO.Directory.GetFiles(FtraceOwnerMarker.Directory, FtraceOwnerMarker.InstancePrefix + "*.json") : []; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return 0; }
+        foreach (var f in files)
+        {
+            string name = System.IO.Path.GetFileNameWithoutExtension(f);
+            if (fs.Root.DirectoryExists(fs.Relative("instances/" + name))) continue;
+            FtraceOwnerMarker.Delete(name);
+            n++;
+        }
+        return n;
+    }
+
     internal string? ReadInstance(string file) => TraceFs.Root.TryReadText(TraceFs.Relative(RelativeDirectory + "/" + file));
 
     /// <summary>Writes a file of the instance; throws the kernel's refusal.</summary>
-    internal void Write(string file, string value)
+    internal void Write(string file, string value, bool append = false)
     {
-        int errno = TryWrite(file, value);
+        int errno = LibC.WriteFile(PathOf(file), value, append);
         if (errno == 0) return;
         throw new KernelDebugException("FtraceWriteFailed",
             errno is LibC.EPERM or LibC.EACCES ? KernelErrorCategory.PermissionDenied : KernelErrorCategory.WriteError,
