@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using KernelDebug.Core.Errors;
 using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Tracing.Native;
@@ -16,6 +17,7 @@ public sealed class FtraceReader : IDisposable
     private readonly RingBufferDecoder _decoder;
     private readonly byte[] _page;
     private readonly Dictionary<int, long> _lost = new();
+    private readonly Dictionary<int, long> _baseline = new();
     private readonly FtraceSession _session;
     private Dictionary<int, string>? _cmdlines;
     private DateTime _cmdlinesRead;
@@ -57,6 +59,7 @@ public sealed class FtraceReader : IDisposable
             throw;
         }
         _cpus = list.OrderBy(c => c.Item1).ToArray();
+        foreach (var (cpu, _) in _cpus) if (ReadLost(cpu) is long l) _baseline[cpu] = l;
         if (_cpus.Length == 0)
             throw new KernelDebugException("FtraceNoCpuBuffers", KernelErrorCategory.ResourceUnavailable,
                 $"The instance {session.Name} has no per_cpu/cpuN/trace_pipe_raw files.", null, session.Directory);
@@ -65,11 +68,35 @@ public sealed class FtraceReader : IDisposable
     /// <summary>The decoder (exposed for filtering by id).</summary>
     public RingBufferDecoder Decoder => _decoder;
 
-    /// <summary>Events lost per CPU, as the pages' missed-events counts reported them (a flag without a count counts 1).</summary>
-    public IReadOnlyDictionary<int, long> LostEvents => _lost;
+    /// <summary>
+    /// Events lost per CPU since this reader opened: the kernel's own counters (per_cpu/cpuN/stats overrun, commit
+    /// overrun and dropped events) when readable, else the pages' missed-events counts (a flag whose count the kernel
+    /// had no room to store counts as 1).
+    /// </summary>
+    public IReadOnlyDictionary<int, long> LostEvents
+    {
+        get
+        {
+            var result = new Dictionary<int, long>();
+            foreach (var (cpu, _) in _cpus)
+            {
+                long fromPages = _lost.GetValueOrDefault(cpu);
+                long fromStats = ReadLost(cpu) is long now && _baseline.TryGetValue(cpu, out long then) ? now - then : 0;
+                long lost = Math.Max(fromPages, fromStats);
+                if (lost > 0) result[cpu] = lost;
+            }
+            return result;
+        }
+    }
 
-    /// <summary>Total events lost.</summary>
-    public long TotalLost => _lost.Values.Sum();
+    /// <summary>Total events lost since this reader opened.</summary>
+    public long TotalLost => LostEvents.Values.Sum();
+
+    private long? ReadLost(int cpu)
+    {
+        string? text = _session.ReadInstance($"per_cpu/cpu{cpu}/stats");
+        return text is null ? null : TraceBufferStats.Parse(cpu, text, new ParseContext("stats")).Lost;
+    }
 
     /// <summary>Pages read so far.</summary>
     public long PagesRead => _pages;
@@ -78,10 +105,24 @@ public sealed class FtraceReader : IDisposable
     /// Reads every page available now from every CPU (at most <paramref name="maxPagesPerCpu"/> each) and appends the
     /// decoded events, ordered by timestamp within this batch. Returns the number of pages read (0: nothing waiting).
     /// </summary>
-    public unsafe int ReadAvailable(List<FtraceEvent> output, int maxPagesPerCpu = 256)
+    public int ReadAvailable(List<FtraceEvent> output, int maxPagesPerCpu = 256)
+    {
+        var pages = new List<RawPage>();
+        int n = ReadRawPages(pages, maxPagesPerCpu);
+        Decode(pages, output);
+        return n;
+    }
+
+    /// <summary>A copy of one page read from a CPU's trace_pipe_raw, not yet decoded.</summary>
+    public readonly record struct RawPage(int Cpu, byte[] Bytes);
+
+    /// <summary>
+    /// Copies every page available now out of the kernel, without decoding (cheap, so a fast reader keeps the ring
+    /// buffer from overflowing while decoding happens elsewhere). Returns the number of pages read.
+    /// </summary>
+    public unsafe int ReadRawPages(List<RawPage> output, int maxPagesPerCpu = 256)
     {
         int pages = 0;
-        int start = output.Count;
         foreach (var (cpu, fd) in _cpus)
         {
             for (int i = 0; i < maxPagesPerCpu; i++)
@@ -98,55 +139,102 @@ public sealed class FtraceReader : IDisposable
                 }
                 if (n == 0) break;
                 pages++;
-                var info = _decoder.DecodePage(_page.AsSpan(0, (int)n), cpu, output, _pages++);
-                if (info.MissedEvents) _lost[cpu] = _lost.GetValueOrDefault(cpu) + (info.MissedCount ?? 1);
+                output.Add(new RawPage(cpu, _page.AsSpan(0, (int)n).ToArray()));
             }
         }
-        if (pages > 0 && _cpus.Length > 1 && output.Count - start > 1)
-            output.Sort(start, output.Count - start, Comparer<FtraceEvent>.Create((a, b) => a.TimestampNanoseconds.CompareTo(b.TimestampNanoseconds)));
         return pages;
+    }
+
+    /// <summary>Decodes raw pages, appending their events ordered by timestamp, and counts missed-event flags.</summary>
+    public void Decode(IReadOnlyList<RawPage> pages, List<FtraceEvent> output)
+    {
+        int start = output.Count;
+        var cpus = new HashSet<int>();
+        foreach (var page in pages)
+        {
+            var info = _decoder.DecodePage(page.Bytes, page.Cpu, output, _pages++);
+            if (info.MissedEvents) _lost[page.Cpu] = _lost.GetValueOrDefault(page.Cpu) + (info.MissedCount ?? 1);
+            cpus.Add(page.Cpu);
+        }
+        if (cpus.Count > 1 && output.Count - start > 1)
+            output.Sort(start, output.Count - start, Comparer<FtraceEvent>.Create((a, b) => a.TimestampNanoseconds.CompareTo(b.TimestampNanoseconds)));
     }
 
     /// <summary>
     /// Streams events to <paramref name="sink"/> until <paramref name="duration"/> passes, <paramref name="count"/>
-    /// events were delivered, or <paramref name="ct"/> is cancelled; polls every <paramref name="pollInterval"/> when
-    /// the buffers are empty. With <paramref name="stopTracingAtEnd"/>, tracing is turned off when the window ends
-    /// and what was still buffered is delivered. Returns the number of events delivered.
+    /// events were delivered, or <paramref name="ct"/> is cancelled. A background loop copies pages out of the kernel
+    /// (polling every <paramref name="pollInterval"/> when the buffers are empty) into a bounded queue of
+    /// <paramref name="queuePages"/> pages; decoding and the sink run here, so a slow consumer does not make the
+    /// kernel drop events until that queue is full. With <paramref name="stopTracingAtEnd"/>, tracing is turned off
+    /// when the window ends and what was still buffered is delivered. Returns the number of events delivered.
     /// </summary>
     public async Task<long> StreamAsync(Func<FtraceEvent, ValueTask> sink, TimeSpan? duration, long? count, bool stopTracingAtEnd,
-        CancellationToken ct, TimeSpan? pollInterval = null)
+        CancellationToken ct, TimeSpan? pollInterval = null, int queuePages = 16384)
     {
-        var poll = pollInterval ?? TimeSpan.FromMilliseconds(50);
+        var poll = pollInterval ?? TimeSpan.FromMilliseconds(20);
         var deadline = duration is TimeSpan d ? DateTime.UtcNow + d : (DateTime?)null;
-        var batch = new List<FtraceEvent>();
-        long delivered = 0;
-        bool final = false;
-        while (true)
+        var queue = Channel.CreateBounded<List<RawPage>>(new BoundedChannelOptions(Math.Max(1, queuePages / 16))
         {
-            bool timeUp = deadline is DateTime dl && DateTime.UtcNow >= dl;
-            if ((timeUp || ct.IsCancellationRequested) && !final)
+            SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
+        });
+        using var enough = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var producer = Task.Run(async () =>
+        {
+            bool final = false;
+            try
             {
-                if (stopTracingAtEnd) _session.Stop();
-                final = true; // one more pass drains what was recorded inside the window
+                while (true)
+                {
+                    bool timeUp = deadline is DateTime dl && DateTime.UtcNow >= dl;
+                    if ((timeUp || enough.IsCancellationRequested) && !final)
+                    {
+                        if (stopTracingAtEnd) _session.Stop();
+                        final = true; // one more pass drains what was recorded inside the window
+                        if (enough.IsCancellationRequested) break; // count reached or Ctrl+C: no drain
+                    }
+                    var batch = new List<RawPage>();
+                    int pages = ReadRawPages(batch, 16);
+                    if (pages > 0) await queue.Writer.WriteAsync(batch, final ? CancellationToken.None : enough.Token).ConfigureAwait(false);
+                    if (final && pages == 0) break;
+                    if (pages == 0)
+                    {
+                        var wait = poll;
+                        if (deadline is DateTime dl2) { var left = dl2 - DateTime.UtcNow; if (left < wait) wait = left > TimeSpan.Zero ? left : TimeSpan.Zero; }
+                        try { await Task.Delay(wait, enough.Token).ConfigureAwait(false); }
+                        catch (OperationCanceledException) { }
+                    }
+                }
             }
-            batch.Clear();
-            int pages = ReadAvailable(batch);
-            foreach (var ev in batch)
+            catch (OperationCanceledException) { }
+            finally { queue.Writer.TryComplete(); }
+        });
+        long delivered = 0;
+        var events = new List<FtraceEvent>();
+        try
+        {
+            await foreach (var batch in queue.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
             {
-                if (count is long c && delivered >= c) break;
-                if (ct.IsCancellationRequested && !final) break;
-                await sink(ev).ConfigureAwait(false);
-                delivered++;
+                if (ct.IsCancellationRequested) continue; // drain so the producer can finish
+                events.Clear();
+                Decode(batch, events);
+                foreach (var ev in events)
+                {
+                    if (count is long c && delivered >= c) break;
+                    await sink(ev).ConfigureAwait(false);
+                    delivered++;
+                }
+                if (count is long max && delivered >= max && !enough.IsCancellationRequested)
+                {
+                    if (stopTracingAtEnd) _session.Stop();
+                    enough.Cancel();
+                }
             }
-            if (count is long max && delivered >= max) { if (stopTracingAtEnd) _session.Stop(); break; }
-            if (final && pages == 0) break;
-            if (pages == 0)
-            {
-                var wait = poll;
-                if (deadline is DateTime dl2) { var left = dl2 - DateTime.UtcNow; if (left < wait) wait = left > TimeSpan.Zero ? left : TimeSpan.Zero; }
-                try { await Task.Delay(wait, ct).ConfigureAwait(false); }
-                catch (OperationCanceledException) { }
-            }
+        }
+        finally
+        {
+            enough.Cancel();
+            while (queue.Reader.TryRead(out _)) { }
+            await producer.ConfigureAwait(false);
         }
         ct.ThrowIfCancellationRequested();
         return delivered;

@@ -31,6 +31,7 @@ public sealed class RingBufferDecoder
     private readonly ParseContext _ctx;
     private readonly HashSet<int> _unknownIds = new();
     private readonly Dictionary<int, string> _commCache = new();
+    private readonly Dictionary<int, TraceEventFormat?> _formats = new();
 
     /// <summary>Creates a decoder.</summary>
     /// <param name="layout">Page and event-header layout.</param>
@@ -157,7 +158,7 @@ public sealed class RingBufferDecoder
         if (rec.Length < 8) return null;
         int id = BinaryPrimitives.ReadUInt16LittleEndian(rec);
         if (OnlyIds is not null && !OnlyIds.Contains(id)) return null;
-        var fmt = _formatById(id);
+        if (!_formats.TryGetValue(id, out var fmt)) _formats[id] = fmt = _formatById(id);
         if (fmt is null)
         {
             if (_unknownIds.Add(id)) _ctx.Warn(0, $"event id {id} has no format; its records are skipped");

@@ -138,17 +138,18 @@ public sealed class TraceKernelEventCommand : FtraceCmdlet
     private void TraceScriptBlock(FtraceSession session, ParseContext ctx)
     {
         using var reader = session.OpenReader(ctx);
-        var collected = new ConcurrentQueue<FtraceEvent>();
+        var collected = new ConcurrentQueue<FtraceReader.RawPage>();
         using var stop = new CancellationTokenSource();
-        // Keep draining while the script runs, so the buffer does not fill; the pipeline thread runs the script.
+        // Copy pages out of the kernel while the script runs (cheap, so the ring buffer does not overflow);
+        // decode afterwards. The pipeline thread runs the script.
         var drain = Task.Run(async () =>
         {
-            var batch = new List<FtraceEvent>();
+            var batch = new List<FtraceReader.RawPage>();
             while (!stop.IsCancellationRequested && !StopToken.IsCancellationRequested)
             {
                 batch.Clear();
-                if (reader.ReadAvailable(batch) == 0) { try { await Task.Delay(50, stop.Token); } catch (OperationCanceledException) { } }
-                foreach (var e in batch) collected.Enqueue(e);
+                if (reader.ReadRawPages(batch, 64) == 0) { try { await Task.Delay(10, stop.Token); } catch (OperationCanceledException) { } }
+                foreach (var p in batch) collected.Enqueue(p);
             }
         });
         try { ScriptBlock!.Invoke(); }
@@ -158,11 +159,13 @@ public sealed class TraceKernelEventCommand : FtraceCmdlet
             stop.Cancel();
             drain.Wait();
         }
-        var rest = new List<FtraceEvent>();
-        while (reader.ReadAvailable(rest) > 0) { }
+        var pages = collected.ToList();
+        while (reader.ReadRawPages(pages) > 0) { }
+        var events = new List<FtraceEvent>();
+        reader.Decode(pages, events);
         WriteIssues(ctx);
         long n = 0;
-        foreach (var e in collected.Concat(rest))
+        foreach (var e in events)
         {
             if (Count is long c && n++ >= c) break;
             WriteObject(e);
