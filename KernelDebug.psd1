@@ -22,6 +22,7 @@
         'Trace-KernelEvent'
         'Get-KernelTracepoint'
         'Measure-KernelFunction'
+        'Get-FtraceEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -64,3 +64,22 @@ Describe 'ftrace cmdlets' {
         { Measure-KernelFunction -Name vfs_read -ErrorAction Stop } | Should -Throw -ErrorId 'KernelFunctionCountingUnavailable*'
     }
 }
+
+Describe 'Get-FtraceEvent' {
+    It 'reads a file trace-cmd extracted from an instance this test filled' -Skip:(-not (Get-Command trace-cmd -ErrorAction SilentlyContinue)) {
+        $dat = Join-Path ([IO.Path]::GetTempPath()) "kd-pester-$PID.dat"
+        $c = Start-FtraceCapture -Event sched:sched_process_exec -Name "pester-dat-$PID"
+        try {
+            $p = Start-Process /usr/bin/true -PassThru -Wait
+            Stop-FtraceCapture -Name $c.Name
+            trace-cmd extract -B $c.Name -o $dat *> $null
+            $ev = Get-ChildItem $dat | Get-FtraceEvent
+            ($ev | Where-Object ProcessId -eq $p.Id).Fields.filename | Should -Be '/usr/bin/true'
+            ($ev | Group-Object Name).Name | Should -Be 'sched:sched_process_exec'
+        }
+        finally {
+            Remove-FtraceCapture -Name $c.Name -ErrorAction SilentlyContinue
+            Remove-Item $dat -ErrorAction SilentlyContinue
+        }
+    }
+}

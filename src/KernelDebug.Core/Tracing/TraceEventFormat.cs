@@ -70,9 +70,12 @@ public static class TraceEventFormatParser
         string? print = null;
         var fields = new List<TraceEventField>();
         int n = 0;
+        bool inPrint = false;
         foreach (var raw in text.EnumerateLines())
         {
             n++;
+            // A print fmt may run over several lines (its string holds a newline); everything after it belongs to it.
+            if (inPrint) { if (!raw.IsEmpty) print += "\n" + raw.ToString(); continue; }
             var line = raw.Trim();
             if (line.IsEmpty || line.SequenceEqual("format:")) continue;
             if (line.StartsWith("name:")) name = line[5..].Trim().ToString();
@@ -81,7 +84,7 @@ public static class TraceEventFormatParser
                 if (int.TryParse(line[3..].Trim(), out int i) && i >= 0) id = i;
                 else ctx.Warn(n, "event id is not a number", line);
             }
-            else if (line.StartsWith("print fmt:")) print = line[10..].Trim().ToString();
+            else if (line.StartsWith("print fmt:")) { print = line[10..].Trim().ToString(); inPrint = true; }
             else if (line.StartsWith("field:"))
             {
                 var f = ParseField(line, longSize);
