@@ -45,6 +45,15 @@ try {
     $tcCount = @(& trace-cmd report -i $dat 2>$null | Select-String 'sys_(enter|exit)').Count
     $tcRate = $tcCount / $tcTime
 
+    # Our reader on the very same .dat file (metadata, zstd chunks, pages -> FtraceEvent).
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $stream = [IO.File]::OpenRead($dat)
+    $file = [KernelDebug.Core.Tracing.TraceDatFile]::Open($stream, [KernelDebug.Core.Parsing.ParseContext]::new($dat))
+    $datCount = [Linq.Enumerable]::Count([Collections.Generic.IEnumerable[KernelDebug.Core.Tracing.FtraceEvent]]$file.ReadEvents())
+    $stream.Dispose()
+    $sw.Stop()
+    $datRate = $datCount / $sw.Elapsed.TotalSeconds
+
     # Through the cmdlet pipeline (Receive-FtraceCapture | Measure-Object), on a fresh storm.
     $pipe = Start-FtraceCapture -Event $events -BufferSize 64MB -Name "bench-pipe-$PID"
     $names += $pipe.Name
@@ -58,7 +67,8 @@ try {
     '{0,-44} {1,12} {2,14}' -f 'decode (same workload)', 'events', 'events/s'
     '{0,-44} {1,12:N0} {2,14:N0}' -f 'KernelDebug decoder (trace_pipe_raw)', $oursCount, $oursRate
     '{0,-44} {1,12:N0} {2,14:N0}' -f 'KernelDebug Receive-FtraceCapture pipeline', $pipeCount, $pipeRate
-    '{0,-44} {1,12:N0} {2,14:N0}' -f 'trace-cmd report > /dev/null (.dat)', $tcCount, $tcRate
+    '{0,-44} {1,12:N0} {2,14:N0}' -f 'KernelDebug TraceDatFile (same .dat, zstd)', $datCount, $datRate
+    '{0,-44} {1,12:N0} {2,14:N0}' -f 'trace-cmd report > /dev/null (same .dat)', $tcCount, $tcRate
     "trace-cmd extract removed its instance: $(-not (Test-Path "$($fs.Path)/instances/$($twin.Name)"))"
     ''
 
