@@ -23,9 +23,12 @@ public sealed class FtraceReader : IDisposable
     private DateTime _cmdlinesRead;
     private long _pages;
 
+    private readonly ParseContext _ctx;
+
     internal FtraceReader(FtraceSession session, ParseContext ctx)
     {
         _session = session;
+        _ctx = ctx;
         var catalog = session.Catalog;
         foreach (var ev in session.Events) catalog.Get(ev); // load the formats we expect up front
         _decoder = new RingBufferDecoder(catalog.Layout, catalog.ById, CommandOf, ctx)
@@ -61,9 +64,25 @@ public sealed class FtraceReader : IDisposable
         _cpus = list.OrderBy(c => c.Item1).ToArray();
         foreach (var (cpu, _) in _cpus) if (ReadLost(cpu) is long l) _baseline[cpu] = l;
         if (_cpus.Length == 0)
-            throw new KernelDebugException("FtraceNoCpuBuffers", KernelErrorCategory.ResourceUnavailable,
-                $"The instance {session.Name} has no per_cpu/cpuN/trace_pipe_raw files.", null, session.Directory);
+        {
+            // Fallback: the text trace_pipe. It says so, because fields come out as text and flags approximate.
+            string pipe = session.PathOf("trace_pipe");
+            int fd = LibC.Open(pipe, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+            if (fd < 0)
+                throw new KernelDebugException("FtraceNoCpuBuffers", KernelErrorCategory.ResourceUnavailable,
+                    $"The instance {session.Name} has neither per_cpu/cpuN/trace_pipe_raw files nor a readable trace_pipe.", null, session.Directory);
+            ctx.Warn(0, $"the binary per-CPU buffers of {session.Name} cannot be read; falling back to the text trace_pipe (fields are decoded from text, lost events are not counted)");
+            _cpus = [(TextCpu, fd)];
+            IsTextFallback = true;
+        }
     }
+
+    private const int TextCpu = -1;
+    private string _textRest = "";
+    private int _textLine;
+
+    /// <summary>True when events come from the text trace_pipe because the binary buffers were unavailable.</summary>
+    public bool IsTextFallback { get; }
 
     /// <summary>The decoder (exposed for filtering by id).</summary>
     public RingBufferDecoder Decoder => _decoder;
@@ -152,6 +171,7 @@ public sealed class FtraceReader : IDisposable
         var cpus = new HashSet<int>();
         foreach (var page in pages)
         {
+            if (page.Cpu == TextCpu) { DecodeText(page.Bytes, output); continue; }
             var info = _decoder.DecodePage(page.Bytes, page.Cpu, output, _pages++);
             if (info.MissedEvents) _lost[page.Cpu] = _lost.GetValueOrDefault(page.Cpu) + (info.MissedCount ?? 1);
             cpus.Add(page.Cpu);
@@ -238,6 +258,19 @@ public sealed class FtraceReader : IDisposable
         }
         ct.ThrowIfCancellationRequested();
         return delivered;
+    }
+
+    private void DecodeText(byte[] bytes, List<FtraceEvent> output)
+    {
+        string text = _textRest + System.Text.Encoding.UTF8.GetString(bytes);
+        int last = text.LastIndexOf('\n');
+        _textRest = last < 0 ? text : text[(last + 1)..];
+        if (last < 0) return;
+        foreach (var line in text.AsSpan(0, last).EnumerateLines())
+        {
+            var ev = TracePipeTextParser.ParseLine(line, ++_textLine, _ctx, name => _session.Events.FirstOrDefault(e => e.EndsWith(":" + name))?.Split(':')[0], _session.Clock);
+            if (ev is not null) output.Add(ev);
+        }
     }
 
     private string? CommandOf(int pid)

@@ -174,4 +174,48 @@ public class RingBufferDecoderTests
         Assert.True(ctx.Issues.Count > 10);
         foreach (var e in events) Assert.NotNull(e.Fields);
     }
+
+    [Fact]
+    public void TextFallback_ParsesTheKernelsText_LikeTheBinaryDecoder()
+    {
+        var (dec, _) = Decoder();
+        var binary = new List<FtraceEvent>();
+        foreach (var cpu in new[] { 0, 1 })
+            dec.DecodePage(File.ReadAllBytes(TestPaths.Fixture("tracing", "live-6.18", $"cpu{cpu}.raw")), cpu, binary);
+        binary.Sort((a, b) => a.TimestampNanoseconds.CompareTo(b.TimestampNanoseconds));
+        var ctx = new ParseContext("trace.txt");
+        int n = 0;
+        var text = File.ReadAllLines(TestPaths.Fixture("tracing", "live-6.18", "trace.txt"))
+            .Select(l => TracePipeTextParser.ParseLine(l, ++n, ctx, ev => Catalog.Match(ev).FirstOrDefault()?.Split(':')[0])).OfType<FtraceEvent>().ToList();
+        Assert.Empty(ctx.Issues);
+        Assert.Equal(binary.Count, text.Count);
+        for (int i = 0; i < text.Count; i++)
+        {
+            var (b, t) = (binary[i], text[i]);
+            Assert.Equal((b.Name, b.ProcessId, b.Cpu, b.LatencyFormat), (t.Name, t.ProcessId, t.Cpu, t.LatencyFormat));
+            Assert.Equal((long)((b.TimestampNanoseconds + 500) / 1000), (long)(t.TimestampNanoseconds / 1000));
+            string key = b.Event == "sched_switch" ? "next_pid" : "pid";
+            Assert.Equal(Convert.ToInt64(b.Fields[key]), t.Fields[key]);
+        }
+        Assert.Equal("/bin/echo", text.First(e => e.Event == "sched_process_exec").Fields["filename"]);
+    }
+
+    [Fact]
+    public void TextFallback_TruncatedAndGarbage_WarnNeverThrow()
+    {
+        string good = File.ReadAllText(TestPaths.Fixture("tracing", "live-6.18", "trace.txt"));
+        int Parse(string text, ParseContext ctx)
+        {
+            int n = 0;
+            return text.Split('\n').Count(line => TracePipeTextParser.ParseLine(line, ++n, ctx) is not null);
+        }
+        int all = Parse(good, new ParseContext("good"));
+        Assert.InRange(Parse(Mangle.Truncate(good), new ParseContext("truncated")), 1, all - 1);
+        foreach (var bad in new[] { Mangle.Garbage(good, 2), Mangle.Garbage(good, 9), Mangle.RandomText(3000, 4) })
+        {
+            var ctx = new ParseContext("bad");
+            Parse(bad, ctx);
+            Assert.NotEmpty(ctx.Issues);
+        }
+    }
 }
