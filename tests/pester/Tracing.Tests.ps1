@@ -73,6 +73,7 @@ Describe 'Get-FtraceEvent' {
             $p = Start-Process /usr/bin/true -PassThru -Wait
             Stop-FtraceCapture -Name $c.Name
             trace-cmd extract -B $c.Name -o $dat *> $null
+            Test-Path $c.Instance | Should -BeFalse -Because 'trace-cmd extract -B deletes the instance it read'
             $ev = Get-ChildItem $dat | Get-FtraceEvent
             ($ev | Where-Object ProcessId -eq $p.Id).Fields.filename | Should -Be '/usr/bin/true'
             ($ev | Group-Object Name).Name | Should -Be 'sched:sched_process_exec'
@@ -81,5 +82,7 @@ Describe 'Get-FtraceEvent' {
             Remove-FtraceCapture -Name $c.Name -ErrorAction SilentlyContinue
             Remove-Item $dat -ErrorAction SilentlyContinue
         }
+        Test-Path "/run/kerneldebug/ftrace/$($c.Name).json" | Should -BeFalse -Because 'the owner marker of a removed instance goes too'
+
     }
 }

@@ -46,13 +46,14 @@ public sealed class RemoveFtraceCaptureCommand : FtraceCmdlet
     /// <inheritdoc />
     protected override void Process()
     {
+        // Markers whose instance is already gone (trace-cmd extract deletes the instance it read) are our own
+        // bookkeeping with nothing left to describe: drop them.
+        FtraceSession.DeleteStaleMarkers(TraceFs);
         var all = FtraceSession.List(TraceFs);
         List<FtraceCapture> matched;
         if (Orphaned)
         {
             matched = all.Where(c => c.State == FtraceCaptureState.Orphaned).ToList();
-            if (ShouldProcess(Core.Tracing.FtraceOwnerMarker.Directory, "Delete owner markers of instances that no longer exist"))
-                FtraceSession.DeleteStaleMarkers(TraceFs);
         }
         else
         {
