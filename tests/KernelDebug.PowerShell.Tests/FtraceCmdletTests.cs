@@ -57,6 +57,19 @@ public sealed class FtraceCmdletTests : IDisposable
     }
 
     [Fact]
+    public void EventFilter_AppliesPerEvent()
+    {
+        var r = PsRunner.Run("$c = Start-FtraceCapture -Event raw_syscalls:sys_enter, raw_syscalls:sys_exit -EventFilter @{ 'raw_syscalls:sys_enter' = 'id == 231' } -Filter 'id == 60'; /usr/bin/true; Stop-FtraceCapture -Name $c.Name; Receive-FtraceCapture -Name $c.Name; Remove-FtraceCapture -Name $c.Name");
+        Assert.Null(r.Terminating);
+        var ev = r.Objects<FtraceEvent>();
+        Assert.Contains(ev, e => e.Event == "sys_enter");
+        Assert.All(ev.Where(e => e.Event == "sys_enter"), e => Assert.Equal(231L, e.Fields["id"]));
+        Assert.All(ev.Where(e => e.Event == "sys_exit"), e => Assert.Equal(60L, e.Fields["id"]));
+        var bad = PsRunner.Run("Start-FtraceCapture -Event raw_syscalls:sys_enter -EventFilter @{ 'sched:sched_switch' = 'prev_pid == 1' }");
+        Assert.StartsWith("FtraceFilterEventNotSelected", bad.Terminating!.FullyQualifiedErrorId);
+    }
+
+    [Fact]
     public void WhatIf_CreatesNothing()
     {
         var r = PsRunner.Run("Start-FtraceCapture -Event raw_syscalls:sys_enter -WhatIf");

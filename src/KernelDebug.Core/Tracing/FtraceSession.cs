@@ -73,6 +73,11 @@ public sealed class FtraceSession : IDisposable
         // Decided before anything exists: under lockdown the tracer is refused, and we say so instead of half-creating.
         if (functions && FunctionTracing.ProbeFunctionTracer(fs) is KernelDebugException refused) throw refused;
         var events = options.Events.Count == 0 && functions ? Array.Empty<string>() : ResolveEvents(catalog, options.Events);
+        foreach (var key in options.EventFilters?.Keys ?? [])
+            if (!events.Contains(key))
+                throw new KernelDebugException("FtraceFilterEventNotSelected", KernelErrorCategory.InvalidArgument,
+                    $"A filter is given for '{key}', which is not one of the selected events ({string.Join(", ", events)}).",
+                    "Name events as system:event in both -Event and the filter table.", key);
         foreach (var cpu in options.Cpus)
             if (cpu < 0 || cpu >= Environment.ProcessorCount * 64)
                 throw new KernelDebugException("FtraceCpuInvalid", KernelErrorCategory.InvalidArgument, $"CPU {cpu} is not a CPU number.", null, cpu);

@@ -41,6 +41,12 @@ public sealed class StartFtraceCaptureCommand : FtraceCmdlet
     public string? Filter { get; set; }
 
     /// <summary>
+    /// <para type="description">Per-event filters: a hashtable of system:event to filter expression, such as @{ 'raw_syscalls:sys_enter' = 'id == 0'; 'sched:sched_switch' = 'prev_pid == 1' }. An entry overrides -Filter for its event; its event must be one of those -Event selected.</para>
+    /// </summary>
+    [Parameter]
+    public System.Collections.Hashtable? EventFilter { get; set; }
+
+    /// <summary>
     /// <para type="description">Functions to trace with the function tracer (set_ftrace_filter globs). Checked before anything is created: where the kernel refuses the function tracer the command fails and says why.</para>
     /// </summary>
     [Parameter]
@@ -87,6 +93,8 @@ public sealed class StartFtraceCaptureCommand : FtraceCmdlet
         {
             Events = Event, Filter = Filter, Functions = Function, ExcludeFunctions = ExcludeFunction,
             ProcessIds = ProcessId, Cpus = Cpu, BufferSize = BufferSize, Name = Name,
+            EventFilters = EventFilter?.Cast<System.Collections.DictionaryEntry>()
+                .ToDictionary(e => e.Key.ToString() ?? "", e => e.Value?.ToString() ?? "", StringComparer.Ordinal),
         };
         string what = Function.Length > 0 ? $"functions {string.Join(", ", Function)}" : $"events {string.Join(", ", Event)}";
         if (!ShouldProcess($"a new tracefs instance in {TraceFs.Path}/instances", $"Start an ftrace capture of {what}")) return;
