@@ -36,6 +36,11 @@ public sealed class FtraceReader : IDisposable
             ClockMapping = session.ClockMapping,
             ClockName = session.Clock,
         };
+        if (session.Events.Contains("ftrace:function"))
+        {
+            var syms = KallsymsLookup.Load(session.TraceFs.Root);
+            if (syms.Count > 0) _decoder.Symbolize = syms.Resolve;
+        }
         int subbuf = int.TryParse(session.ReadInstance("buffer_subbuf_size_kb")?.Trim(), out int kb) && kb > 0 ? kb * 1024 : session.TraceFs.Root.PageSize;
         _page = new byte[Math.Max(subbuf, 4096)];
         var list = new List<(int, int)>();

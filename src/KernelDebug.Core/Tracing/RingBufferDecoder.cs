@@ -55,6 +55,10 @@ public sealed class RingBufferDecoder
     /// <summary>Only events whose id is in this set are returned (others are skipped cheaply); null for all.</summary>
     public ISet<int>? OnlyIds { get; set; }
 
+    /// <summary>Address → symbol (kallsyms) for function-tracer records: adds <c>function</c> and <c>parent</c> names
+    /// beside their <c>ip</c> and <c>parent_ip</c> fields. Null leaves the addresses alone.</summary>
+    public Func<ulong, string?>? Symbolize { get; set; }
+
     /// <summary>Forget cached command names (saved_cmdlines changed).</summary>
     public void ForgetCommands() => _commCache.Clear();
 
@@ -172,6 +176,11 @@ public sealed class RingBufferDecoder
         {
             if (f.IsCommon) continue;
             fields[f.Name] = DecodeField(rec, f, _layout.LongSize);
+        }
+        if (Symbolize is not null && fmt.System == "ftrace" && fields.TryGetValue("ip", out var ipv) && ipv is ulong ip)
+        {
+            fields["function"] = Symbolize(ip);
+            if (fields.TryGetValue("parent_ip", out var pv) && pv is ulong parent) fields["parent"] = Symbolize(parent);
         }
         return new FtraceEvent
         {

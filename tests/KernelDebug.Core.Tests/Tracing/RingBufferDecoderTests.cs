@@ -135,6 +135,15 @@ public class RingBufferDecoderTests
         Assert.Equal(new[] { ("vfs_read", 3L), ("vfs_write", 2L) }, top.Select(r => (r.Function, r.Count)));
         Assert.Equal("0xffffffff81000030", counter.Results(null, FunctionTracingMethod.FunctionTracer)[2].Function);
         Assert.Empty((ulong[])events[0].Fields["args"]!);
+
+        // With a symbol table the records carry the function names beside the addresses.
+        var ctx2 = new ParseContext("sym");
+        var symDecoder = new RingBufferDecoder(Catalog.Layout, Catalog.ById, null, ctx2) { Symbolize = a => names.TryGetValue(a, out var n) ? n : null };
+        var named = new List<FtraceEvent>();
+        symDecoder.DecodePage(b.Build(), 0, named);
+        Assert.Equal("vfs_read", named[0].Fields["function"]);
+        Assert.Null(named[0].Fields["parent"]);
+        Assert.Equal(new[] { "ip", "parent_ip", "args", "function", "parent" }, named[0].Fields.Keys);
     }
 
     [Fact]
