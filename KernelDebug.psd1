@@ -14,6 +14,7 @@
         'formats/Symbols.format.ps1xml'
         'formats/Memory.format.ps1xml'
         'formats/Hardware.format.ps1xml'
+        'formats/Tracing.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -38,6 +39,15 @@
         'Get-LockStat'
         'Get-EdacError'
         'Get-MachineCheck'
+        'Start-FtraceCapture'
+        'Receive-FtraceCapture'
+        'Stop-FtraceCapture'
+        'Remove-FtraceCapture'
+        'Get-FtraceCapture'
+        'Trace-KernelEvent'
+        'Get-KernelTracepoint'
+        'Measure-KernelFunction'
+        'Get-FtraceEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -60,6 +60,23 @@ public static class Unprivileged
         return Run(psi, timeout ?? TimeSpan.FromMinutes(2));
     }
 
+    /// <summary>
+    /// Starts pwsh with the built module as the current user (root here), without waiting: for tests that need a
+    /// live pwsh process to kill. Standard output is redirected; the caller disposes the process.
+    /// </summary>
+    public static Process StartPwsh(string script)
+    {
+        string dll = FindPwshDll() ?? throw new InvalidOperationException("pwsh not restored");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { dll, "-NoProfile", "-NonInteractive", "-Command",
+                     $"Import-Module '{TestPaths.ModuleDirectory}/KernelDebug.psd1'; {script}" })
+            psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["POWERSHELL_UPDATECHECK"] = "Off";
+        return Process.Start(psi)!;
+    }
+
     /// <summary>Runs a process and collects its output, killing it after <paramref name="timeout"/>.</summary>
     public static ProcessResult Run(ProcessStartInfo psi, TimeSpan timeout)
     {

@@ -1,0 +1,123 @@
+namespace KernelDebug.Core.Tracing;
+
+/// <summary>
+/// One event decoded from an ftrace ring buffer (a live instance's <c>trace_pipe_raw</c> or a trace-cmd file):
+/// when, where, who, which event, the context flags, and the event's fields as typed values in format order.
+/// </summary>
+public sealed class FtraceEvent
+{
+    /// <summary>Time on the trace clock (<see cref="Clock"/>) since its origin.</summary>
+    public TimeSpan Timestamp => TimeSpan.FromTicks((long)(TimestampNanoseconds / 100));
+
+    /// <summary>The raw trace-clock value in nanoseconds (full precision).</summary>
+    public ulong TimestampNanoseconds { get; init; }
+
+    /// <summary>The wall-clock time of the event, when the trace clock could be mapped to it (live captures on the mono clock).</summary>
+    public DateTimeOffset? Time { get; init; }
+
+    /// <summary>The trace clock the timestamp is on (<c>mono</c>, <c>local</c>, ...).</summary>
+    public string? Clock { get; init; }
+
+    /// <summary>CPU whose buffer held the event.</summary>
+    public int Cpu { get; init; }
+
+    /// <summary>Thread id (the kernel's pid) that was running (<c>common_pid</c>).</summary>
+    public int ProcessId { get; init; }
+
+    /// <summary>Command name of <see cref="ProcessId"/> from saved_cmdlines, when known.</summary>
+    public string? Command { get; init; }
+
+    /// <summary>Event subsystem (<c>raw_syscalls</c>).</summary>
+    public string System { get; init; } = "";
+
+    /// <summary>Event name (<c>sys_enter</c>).</summary>
+    public string Event { get; init; } = "";
+
+    /// <summary><c>system:event</c>.</summary>
+    public string Name => System + ":" + Event;
+
+    /// <summary>The raw <c>common_flags</c> byte.</summary>
+    public byte RawFlags { get; init; }
+
+    /// <summary>Interrupts were disabled.</summary>
+    public bool IrqsOff => (RawFlags & 0x01) != 0;
+    /// <summary>A reschedule was pending (TIF_NEED_RESCHED).</summary>
+    public bool NeedResched => (RawFlags & 0x04) != 0;
+    /// <summary>In hard-interrupt context.</summary>
+    public bool HardIrq => (RawFlags & 0x08) != 0;
+    /// <summary>In soft-interrupt context.</summary>
+    public bool SoftIrq => (RawFlags & 0x10) != 0;
+    /// <summary>A preemption reschedule was pending.</summary>
+    public bool PreemptResched => (RawFlags & 0x20) != 0;
+    /// <summary>In NMI context.</summary>
+    public bool Nmi => (RawFlags & 0x40) != 0;
+
+    /// <summary>Preemption depth (low nibble of <c>common_preempt_count</c>).</summary>
+    public int PreemptDepth { get; init; }
+
+    /// <summary>Migrate-disable depth (high nibble of <c>common_preempt_count</c>).</summary>
+    public int MigrateDisable { get; init; }
+
+    /// <summary>The latency flags as ftrace prints them: irqs-off, need-resched, hard/soft irq, preempt depth (<c>d.h1</c>).</summary>
+    public string LatencyFormat
+    {
+        get
+        {
+            char irq = IrqsOff ? 'd' : '.';
+            char nr = (NeedResched, PreemptResched) switch { (true, true) => 'N', (true, false) => 'n', (false, true) => 'p', _ => '.' };
+            char ctx = (Nmi, HardIrq, SoftIrq) switch
+            {
+                (true, true, _) => 'Z', (true, false, _) => 'z', (false, true, true) => 'H',
+                (false, true, false) => 'h', (false, false, true) => 's', _ => '.',
+            };
+            char depth = PreemptDepth == 0 ? '.' : PreemptDepth < 16 ? "0123456789abcdef"[PreemptDepth] : '+';
+            return new string([irq, nr, ctx, depth]);
+        }
+    }
+
+    /// <summary>The event's own fields (not the <c>common_</c> ones), in format order, typed by the format:
+    /// integers signed/unsigned by size, pointers as <see cref="ulong"/>, strings, arrays.</summary>
+    public OrderedDictionary<string, object?> Fields { get; init; } = new();
+
+    /// <summary>The record's raw bytes length (header fields included).</summary>
+    public int Length { get; init; }
+
+    /// <summary>"12.345678 [1] bash-123 raw_syscalls:sys_enter id=0 ...".</summary>
+    public override string ToString() =>
+        $"{(TimestampNanoseconds + 500) / 1000 / 1_000_000}.{(TimestampNanoseconds + 500) / 1000 % 1_000_000:D6} [{Cpu}] {Command ?? "<...>"}-{ProcessId} {Name} " +
+        string.Join(' ', Fields.Select(kv => $"{kv.Key}={FormatValue(kv.Value)}"));
+
+    private static string FormatValue(object? v) => v switch
+    {
+        null => "",
+        string s => s,
+        System.Collections.IEnumerable e => "{" + string.Join(',', e.Cast<object?>()) + "}",
+        _ => v.ToString() ?? "",
+    };
+}
+
+/// <summary>Maps a trace-clock value to wall-clock time.</summary>
+public sealed class TraceClockMapping
+{
+    private readonly long _offsetNs;
+
+    private TraceClockMapping(string clock, long offsetNs) { Clock = clock; _offsetNs = offsetNs; }
+
+    /// <summary>The clock name.</summary>
+    public string Clock { get; }
+
+    /// <summary>
+    /// A mapping for a live capture: <c>mono</c> is CLOCK_MONOTONIC, which .NET's Stopwatch reads on Linux, so the
+    /// offset to wall-clock time is measured once here. Other clocks get no wall-clock mapping (null).
+    /// </summary>
+    public static TraceClockMapping? ForLive(string clock)
+    {
+        if (clock != "mono" || System.Diagnostics.Stopwatch.Frequency != 1_000_000_000) return null;
+        long mono = System.Diagnostics.Stopwatch.GetTimestamp();
+        long wall = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        return new TraceClockMapping(clock, wall - mono);
+    }
+
+    /// <summary>The wall-clock time of a trace-clock value.</summary>
+    public DateTimeOffset ToTime(ulong ns) => DateTimeOffset.UnixEpoch.AddTicks(((long)ns + _offsetNs) / 100);
+}
