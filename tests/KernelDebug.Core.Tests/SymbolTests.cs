@@ -24,6 +24,17 @@ public class SymbolTests
     }
 
     [Fact]
+    public void Symbolize_NamesStartsPlainlyAndInsidesWithOffset()
+    {
+        var t = KernelSymbolTable.Load(FixtureTree.Open("symbols", "small"));
+        Assert.Equal("do_one_initcall", t.Symbolize(0xffffffff81001000));
+        Assert.Equal("ext4_iget [ext4]", t.Symbolize(0xffffffffc0a00800));
+        Assert.Equal("ext4_fill_super+0x10/0x800 [ext4]", t.Symbolize(0xffffffffc0a00010));
+        Assert.Null(t.Symbolize(0x1000));
+        Assert.Null(KernelSymbolTable.TryLoad(FixtureTree.Open("symbols", "kptr-hidden")));
+    }
+
+    [Fact]
     public void Fixture_GarbageAndTruncated_WarnAndKeepTheRest()
     {
         string good = File.ReadAllText(TestPaths.Fixture("symbols", "small", "proc", "kallsyms"));

@@ -139,6 +139,24 @@ public sealed class KernelSymbolTable
         return new SymbolLocation(address, sym, offset);
     }
 
+    /// <summary>
+    /// An address as text for records and tables: <c>name [module]</c> at a symbol's start (function-tracer ips),
+    /// <c>name+0xoff/0xsize [module]</c> inside one, null outside every symbol.
+    /// </summary>
+    public string? Symbolize(ulong address) => Resolve(address) switch
+    {
+        null => null,
+        { Offset: 0 } l => l.Symbol.Module is null ? l.Symbol.Name : $"{l.Symbol.Name} [{l.Symbol.Module}]",
+        var l => l.ToString(),
+    };
+
+    /// <summary>Loads the table like <see cref="Load"/>, or returns null when kallsyms is missing or its addresses are hidden.</summary>
+    public static KernelSymbolTable? TryLoad(KernelRoot root)
+    {
+        try { return Load(root); }
+        catch (KernelDebugException) { return null; }
+    }
+
     /// <summary>Symbols whose name matches <paramref name="match"/>, in address order.</summary>
     public IEnumerable<KernelSymbol> Find(Func<string, bool> match) => _byAddress.Where(s => match(s.Name));
 }

@@ -38,8 +38,7 @@ public sealed class FtraceReader : IDisposable
         };
         if (session.Events.Contains("ftrace:function"))
         {
-            var syms = KallsymsLookup.Load(session.TraceFs.Root);
-            if (syms.Count > 0) _decoder.Symbolize = syms.Resolve;
+            if (Symbols.KernelSymbolTable.TryLoad(session.TraceFs.Root) is { } syms) _decoder.Symbolize = syms.Symbolize;
         }
         int subbuf = int.TryParse(session.ReadInstance("buffer_subbuf_size_kb")?.Trim(), out int kb) && kb > 0 ? kb * 1024 : session.TraceFs.Root.PageSize;
         _page = new byte[Math.Max(subbuf, 4096)];

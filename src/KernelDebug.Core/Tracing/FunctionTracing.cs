@@ -21,15 +21,6 @@ public enum FunctionTracingMethod
 /// </summary>
 public static class FunctionTracing
 {
-    /// <summary>The kernel lockdown mode (<c>none</c>, <c>integrity</c>, <c>confidentiality</c>) if securityfs shows it, else null.</summary>
-    public static string? LockdownMode(KernelRoot root)
-    {
-        string? text = root.TryReadValue("sys/kernel/security/lockdown");
-        if (text is null) return null;
-        int a = text.IndexOf('['), b = text.IndexOf(']');
-        return a >= 0 && b > a ? text[(a + 1)..b] : null;
-    }
-
     /// <summary>Null when the instance function tracer can be used; otherwise the error saying why not.</summary>
     public static KernelDebugException? ProbeFunctionTracer(TraceFs fs)
     {
@@ -40,7 +31,7 @@ public static class FunctionTracing
         string aff = fs.Resolve("available_filter_functions");
         int errno = fs.Root.IsLive ? LibC.Probe(aff) : (fs.Root.TryReadText(fs.Relative("available_filter_functions"), 64) is null ? LibC.EPERM : 0);
         if (errno == 0) return null;
-        string? lockdown = LockdownMode(fs.Root);
+        string? lockdown = Inventory.KernelLockdown.Read(fs.Root, () => Inventory.KernelConfigReader.TryRead(fs.Root)).Mode;
         string cause = errno is LibC.EPERM or LibC.EACCES
             ? $"the kernel refuses it: reading available_filter_functions gives '{LibC.Describe(errno)}' even to root, " +
               $"which is what kernel lockdown does{(lockdown is null ? " (lockdown=integrity or confidentiality)" : $" (lockdown is '{lockdown}')")}; " +

@@ -67,8 +67,8 @@ public sealed class MeasureKernelFunctionCommand : FtraceCmdlet
             if (reader.TotalLost > 0)
                 await writer.WriteAsync(new ParseIssue(session.Name, 0, $"the kernel lost {reader.TotalLost} call record(s); the counts are low", null), ct);
         });
-        var syms = KallsymsLookup.Load(KernelRoot.Live);
-        foreach (var r in counter.Results(syms.Count > 0 ? syms.Resolve : null, method, Top)) WriteObject(r);
+        var syms = KernelDebug.Core.Symbols.KernelSymbolTable.TryLoad(KernelRoot.Live);
+        foreach (var r in counter.Results(syms is null ? null : syms.Symbolize, method, Top)) WriteObject(r);
     }
 
     /// <summary>Picks the counting method before anything is created, or throws why none works.</summary>

@@ -101,17 +101,3 @@ public class TraceFormatTests
         Assert.Single(ctx.Issues);
     }
 }
-
-public class KallsymsTests
-{
-    [Fact]
-    public void Resolve_ExactAndWithinAFunction()
-    {
-        using var tree = FixtureTree.Create().File("proc/kallsyms", "ffffffff81000000 T _stext\nffffffff81000100 t helper\t[mod]\n0000000000000000 T hidden\nffffffff81000200 D data\nbad line\n");
-        var k = KallsymsLookup.Load(tree.Root);
-        Assert.Equal(2, k.Count);
-        Assert.Equal("_stext", k.Resolve(0xffffffff81000000));
-        Assert.Equal("helper [mod]+0x10", k.Resolve(0xffffffff81000110));
-        Assert.Null(k.Resolve(0x1000));
-    }
-}
