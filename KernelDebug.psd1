@@ -10,9 +10,12 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @(
         'formats/Inventory.format.ps1xml'
+        'formats/Kmsg.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
+        'Get-KernelMessage'
+        'Get-KernelOomEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
