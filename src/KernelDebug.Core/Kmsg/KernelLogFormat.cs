@@ -12,6 +12,8 @@ public enum KernelLogFormat
     /// <c>&lt;6&gt;[...]</c>, caller ids <c>[ T1234]</c> / <c>[ C1]</c>, kdump's <c>vmcore-dmesg.txt</c>, serial console logs.
     /// </summary>
     Dmesg,
+    /// <summary><c>dmesg -x</c>: facility and level decoded in front, <c>kern  :info  : [  12.345678] text</c>.</summary>
+    DmesgDecoded,
     /// <summary><c>dmesg -T</c>: <c>[Fri Nov 27 07:52:28 2026] text</c> (local time).</summary>
     DmesgCtime,
     /// <summary><c>dmesg --time-format iso</c>: <c>2026-11-27T07:52:28,123456+00:00 text</c>.</summary>

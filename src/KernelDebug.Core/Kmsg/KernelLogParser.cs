@@ -100,6 +100,7 @@ public sealed class KernelLogParser
         if (line[0] == '{') return KernelLogFormat.JournalJson;
         if (line.StartsWith("<") && line.IndexOf(">1 ") is > 1 and < 5) return KernelLogFormat.Rfc5424;
         if (line[0] == '[' && line.Length > 5 && char.IsAsciiLetterUpper(line[1]) && TryCtime(line, out _, out _)) return KernelLogFormat.DmesgCtime;
+        if (TryDecodedPrefix(line, out _, out _, out _)) return KernelLogFormat.DmesgDecoded;
         if (TryIsoTimestamp(line, out _, out int isoEnd))
             return IsSyslogBody(line[isoEnd..]) ? KernelLogFormat.SyslogIso : KernelLogFormat.DmesgIso;
         if (TryBsdTimestamp(line, DateTimeOffset.Now, out _, out int bsdEnd) && IsSyslogBody(line[bsdEnd..])) return KernelLogFormat.Syslog;
@@ -199,6 +200,14 @@ public sealed class KernelLogParser
                 }
                 return Loose(line, n);
             }
+            case KernelLogFormat.DmesgDecoded:
+                if (TryDecodedPrefix(line, out var dfac, out var dlev, out int dEnd))
+                {
+                    var p = ConsolePrefix.Parse(line[dEnd..]);
+                    var m = FromPrefix(p, line[dEnd..], n, null) with { Level = dlev, Facility = dfac };
+                    return Start(m);
+                }
+                return Loose(line, n);
             case KernelLogFormat.DmesgCtime:
                 if (line[0] == '[' && TryCtime(line, out var ct, out int ctEnd))
                     return Start(Message(line[ctEnd..], n, ct, null));
@@ -451,6 +460,30 @@ public sealed class KernelLogParser
         if (line[0] != '[') return false;
         var t = line[1..].TrimStart(' ');
         return !t.IsEmpty && char.IsAsciiDigit(t[0]) && t.IndexOf(']') is int close and > 0 && t[..close].Contains('.');
+    }
+
+    private static readonly string[] FacilityNames = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "", "", "", "",
+        "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"];
+    private static readonly string[] LevelNames = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"];
+
+    // "kern  :notice: " (dmesg -x): facility padded to 6, level padded to 6.
+    private static bool TryDecodedPrefix(ReadOnlySpan<char> line, out KernelLogFacility facility, out KernelLogLevel level, out int end)
+    {
+        facility = default;
+        level = default;
+        end = 0;
+        int c1 = line.IndexOf(':');
+        if (c1 <= 0 || c1 > 9) return false;
+        int c2 = line[(c1 + 1)..].IndexOf(':');
+        if (c2 <= 0 || c2 > 7) return false;
+        c2 += c1 + 1;
+        int f = Array.IndexOf(FacilityNames, line[..c1].TrimEnd(' ').ToString());
+        int l = Array.IndexOf(LevelNames, line[(c1 + 1)..c2].TrimEnd(' ').ToString());
+        if (f < 0 || l < 0 || FacilityNames[f].Length == 0) return false;
+        facility = (KernelLogFacility)f;
+        level = (KernelLogLevel)l;
+        end = c2 + 1 < line.Length && line[c2 + 1] == ' ' ? c2 + 2 : c2 + 1;
+        return true;
     }
 
     // "[Fri Nov 27 07:52:28 2026] " (dmesg -T, local time)
