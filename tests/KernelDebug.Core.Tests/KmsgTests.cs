@@ -337,6 +337,17 @@ public class KernelLogFileTests
     }
 
     [Fact]
+    public void ManyBadLines_WarningsCappedWithACount()
+    {
+        string text = "[    1.000000] ok\n" + string.Concat(Enumerable.Repeat("\u0001 binary\n", 500));
+        var ctx = new ParseContext("bin");
+        var m = KernelLogParser.Parse(new StringReader(text), ctx).ToList();
+        Assert.Single(m);
+        Assert.Equal(KernelLogParser.MaxWarnings + 1, ctx.Issues.Count);
+        Assert.Contains($"{500 - KernelLogParser.MaxWarnings} more malformed lines", ctx.Issues[^1].Message);
+    }
+
+    [Fact]
     public void MissingFile_IsKernelLogNotFound()
     {
         var e = Assert.Throws<KernelDebug.Core.Errors.KernelDebugException>(() => KernelLog.ReadFile("/nonexistent/kd.log", new ParseContext("x")).ToList());
@@ -546,8 +557,19 @@ public class KmsgLiveTests
     public void Live_FollowStopsOnCancel()
     {
         using var cts = new CancellationTokenSource();
-        var reader = Task.Run(() => KernelLog.ReadDevice(KernelRoot.Live, new ParseContext("k"), follow: true, cts.Token).Count());
-        Thread.Sleep(300);
+        using var first = new ManualResetEventSlim();
+        var reader = Task.Run(() =>
+        {
+            int n = 0;
+            foreach (var _ in KernelLog.ReadDevice(KernelRoot.Live, new ParseContext("k"), follow: true, cts.Token))
+            {
+                n++;
+                first.Set();
+            }
+            return n;
+        });
+        Assert.True(first.Wait(TimeSpan.FromSeconds(20)), "no record read");
+        Thread.Sleep(300); // by now waiting in poll() at the end of the buffer
         cts.Cancel();
         Assert.True(reader.Wait(TimeSpan.FromSeconds(5)), "follow did not stop within 5 s of cancellation");
         Assert.True(reader.Result > 0);

@@ -130,8 +130,30 @@ public sealed class KernelLogParser
         }
     }
 
+    /// <summary>Warnings given per input before the rest are only counted (a binary file would otherwise print one per line).</summary>
+    public const int MaxWarnings = 100;
+
+    private int _warnings;
+    private int _lastLine;
+
+    private void Warn(int line, string message, ReadOnlySpan<char> text = default)
+    {
+        _lastLine = line;
+        if (++_warnings <= MaxWarnings) _ctx.Warn(line, message, text);
+    }
+
     /// <summary>Returns the message still being assembled at the end of the input.</summary>
     public KernelMessage? Flush()
+    {
+        if (_warnings > MaxWarnings)
+        {
+            _ctx.Warn(_lastLine, $"{_warnings - MaxWarnings} more malformed lines not shown (is this a kernel log?)");
+            _warnings = MaxWarnings;
+        }
+        return TakePending();
+    }
+
+    private KernelMessage? TakePending()
     {
         var m = _pending;
         _pending = null;
@@ -143,7 +165,7 @@ public sealed class KernelLogParser
 
     private KernelMessage? Start(KernelMessage m)
     {
-        var done = Flush();
+        var done = TakePending();
         _pending = m;
         return done;
     }
@@ -162,7 +184,7 @@ public sealed class KernelLogParser
             if (_lastSequence >= 0 && h.Sequence > _lastSequence + 1)
             {
                 long lost = h.Sequence - _lastSequence - 1;
-                _ctx.Warn(n, $"{lost} record(s) missing before sequence {h.Sequence}");
+                Warn(n, $"{lost} record(s) missing before sequence {h.Sequence}");
                 m = m with { LostMessages = lost };
             }
             _lastSequence = h.Sequence;
@@ -173,7 +195,7 @@ public sealed class KernelLogParser
             (_dict ??= new Dictionary<string, string>(StringComparer.Ordinal))[key] = value;
             return null;
         }
-        _ctx.Warn(n, "not a /dev/kmsg record", line);
+        Warn(n, "not a /dev/kmsg record", line);
         return null;
     }
 
@@ -182,7 +204,7 @@ public sealed class KernelLogParser
         if (line.IsEmpty) return null;
         if (HasControl(line))
         {
-            _ctx.Warn(n, "binary data in a text log", line);
+            Warn(n, "binary data in a text log", line);
             return null;
         }
         switch (Format)
@@ -195,7 +217,7 @@ public sealed class KernelLogParser
                 if (Format == KernelLogFormat.Pstore && PstoreHeader.TryParse(line, out _)) return null;
                 if (LooksLikeBrokenPrefix(line))
                 {
-                    _ctx.Warn(n, "malformed timestamp or level prefix", line);
+                    Warn(n, "malformed timestamp or level prefix", line);
                     return null;
                 }
                 return Loose(line, n);
@@ -274,7 +296,7 @@ public sealed class KernelLogParser
     {
         if (looksLikePrefix)
         {
-            _ctx.Warn(n, "malformed timestamp", line);
+            Warn(n, "malformed timestamp", line);
             return null;
         }
         return Loose(line, n);
@@ -289,7 +311,7 @@ public sealed class KernelLogParser
             Continue(line.Trim());
             return null;
         }
-        _ctx.Warn(n, "not a syslog line", line);
+        Warn(n, "not a syslog line", line);
         return null;
     }
 
@@ -300,7 +322,7 @@ public sealed class KernelLogParser
         int sp = rest.IndexOf(' ');
         if (sp <= 0)
         {
-            _ctx.Warn(n, "syslog line without host and tag", rest);
+            Warn(n, "syslog line without host and tag", rest);
             return null;
         }
         var afterHost = rest[(sp + 1)..];
@@ -310,7 +332,7 @@ public sealed class KernelLogParser
         else if (afterHost.EndsWith(":") && afterHost.IndexOf(' ') < 0) body = default;
         else
         {
-            _ctx.Warn(n, "syslog line without a tag", rest);
+            Warn(n, "syslog line without a tag", rest);
             return null;
         }
         return Body(body, n, time, uptime, pri);
@@ -340,7 +362,7 @@ public sealed class KernelLogParser
         if (line[0] != '<' || close < 2 || close > 4 || !int.TryParse(line[1..close], NumberStyles.None, CultureInfo.InvariantCulture, out int pri) ||
             !line[(close + 1)..].StartsWith("1 "))
         {
-            if (line[0] == '<') { _ctx.Warn(n, "malformed RFC 5424 header", line); return null; }
+            if (line[0] == '<') { Warn(n, "malformed RFC 5424 header", line); return null; }
             return SyslogOther(line, n);
         }
         var rest = line[(close + 3)..];
@@ -349,7 +371,7 @@ public sealed class KernelLogParser
         for (int k = 0; k < 4; k++) NextField(rest, ref at); // HOSTNAME APP-NAME PROCID MSGID
         if (!TryParseIso(ts, out var time))
         {
-            _ctx.Warn(n, "malformed RFC 5424 header", line);
+            Warn(n, "malformed RFC 5424 header", line);
             return null;
         }
         var sd = rest[at..].TrimStart(' ');
@@ -386,13 +408,13 @@ public sealed class KernelLogParser
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                _ctx.Warn(n, "not a journal JSON object", line);
+                Warn(n, "not a journal JSON object", line);
                 return null;
             }
             string? text = Str(root, "MESSAGE");
             if (text is null)
             {
-                _ctx.Warn(n, "journal entry without MESSAGE", line);
+                Warn(n, "journal entry without MESSAGE", line);
                 return null;
             }
             long? realtime = Num(root, "__REALTIME_TIMESTAMP");
@@ -416,7 +438,7 @@ public sealed class KernelLogParser
         }
         catch (JsonException)
         {
-            _ctx.Warn(n, "not valid JSON", line);
+            Warn(n, "not valid JSON", line);
             return null;
         }
 

@@ -117,6 +117,7 @@ public sealed class GetKernelMessageCommand : KernelReaderCmdlet
     /// </summary>
     [Parameter]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SubsystemCompleter))]
     public string[]? Subsystem { get; set; }
 
     /// <summary>
