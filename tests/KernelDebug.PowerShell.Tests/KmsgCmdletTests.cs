@@ -58,6 +58,24 @@ public class KmsgCmdletTests
     }
 
     [Fact]
+    public void Follow_WithLast_ShowsNewestBacklogThenNewOnes()
+    {
+        string marker = "kerneldebug-test-" + Guid.NewGuid().ToString("N");
+        foreach (var s in new[] { "a", "b", "c" }) WriteKmsg($"<6>{marker}-{s}");
+        var writer = Task.Run(async () =>
+        {
+            await Task.Delay(1500);
+            WriteKmsg($"<6>{marker}-d");
+        });
+        var r = PsRunner.RunAndStop($"Get-KernelMessage -Follow -Last 2 -Pattern '{marker}'", TimeSpan.FromSeconds(5));
+        writer.Wait();
+        // The newest two of the backlog, then what came later, each once. On a slow start "d" is already in the
+        // backlog, and the two newest are then c and d.
+        var got = r.Objects<KernelMessage>().Select(m => m.Text[^1..]).ToList();
+        Assert.True(got.SequenceEqual(["b", "c", "d"]) || got.SequenceEqual(["c", "d"]), string.Join(",", got) + " " + r);
+    }
+
+    [Fact]
     public void Path_DirectoryWildcardAndFileInfo()
     {
         var dir = PsRunner.Run("Get-KernelMessage -Path $d", Vars(("d", Path.Combine(TestPaths.Fixtures, "kmsg", "pstore"))));

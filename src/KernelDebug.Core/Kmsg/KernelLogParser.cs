@@ -468,12 +468,12 @@ public sealed class KernelLogParser
         }
     }
 
-    private static bool HasControl(ReadOnlySpan<char> line)
-    {
-        foreach (char c in line)
-            if (c < ' ' && c != '\t') return true;
-        return false;
-    }
+    // C0 control characters except tab: binary data, never in a text log line.
+    private static readonly System.Buffers.SearchValues<char> Controls = System.Buffers.SearchValues.Create(
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000a\u000b\u000c\u000d\u000e\u000f" +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f");
+
+    private static bool HasControl(ReadOnlySpan<char> line) => line.ContainsAny(Controls);
 
     // "[ 12.x3]" or "<x>": a prefix was meant but is damaged.
     private static bool LooksLikeBrokenPrefix(ReadOnlySpan<char> line)
