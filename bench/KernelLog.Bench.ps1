@@ -86,12 +86,16 @@ function Time([scriptblock] $s) {
 $stream = Time { (Get-KernelMessage -Path $File | Measure-Object).Count }
 $p.Refresh(); $peak = $p.PeakWorkingSet64
 $collect = Time { $records = Get-KernelMessage -Path $File; @($records.Count, $records[0].GetType().Name) }
+# What PowerShell itself costs to pass that many ready objects down a pipeline into a variable: the floor for any cmdlet.
+$records = Get-KernelMessage -Path $File
+$floor = Time { $copy = Write-Output $records; $copy.Count }
+$records = $null; $copy = $null
 $oops = $null
 if (Get-Command Get-KernelOops -ErrorAction SilentlyContinue) {
     $null = Get-KernelOops -Path $File | Measure-Object
     $oops = Time { (Get-KernelOops -Path $File | Measure-Object).Count }
 }
-[pscustomobject]@{ Stream = $stream; Collect = $collect; Peak = $peak; Oops = $oops } | ConvertTo-Json -Compress -Depth 4
+[pscustomobject]@{ Stream = $stream; Collect = $collect; Floor = $floor; Peak = $peak; Oops = $oops } | ConvertTo-Json -Compress -Depth 4
 '@
     $childFile = Join-Path $dir 'ours.ps1'
     Set-Content -Path $childFile -Value $child
@@ -99,6 +103,7 @@ if (Get-Command Get-KernelOops -ErrorAction SilentlyContinue) {
     $ours = $json | Select-Object -Last 1 | ConvertFrom-Json
     Add-Result 'Get-KernelMessage -Path' "$($ours.Collect.Result[0]) $($ours.Collect.Result[1]) records into a variable" $ours.Collect.Wall $ours.Collect.Cpu
     Add-Result 'Get-KernelMessage -Path | Measure-Object' "$($ours.Stream.Result) records streamed" $ours.Stream.Wall $ours.Stream.Cpu ('peak working set {0:N0} MB' -f ($ours.Peak / 1MB))
+    Add-Result '(floor) Write-Output of ready records' "$($ours.Floor.Result) objects into a variable" $ours.Floor.Wall $ours.Floor.Cpu 'PowerShell pipeline cost alone, no parsing'
     if ($ours.Oops) { Add-Result 'Get-KernelOops -Path | Measure-Object' "$($ours.Oops.Result) reports" $ours.Oops.Wall $ours.Oops.Cpu }
     else { Write-Host '  (Get-KernelOops is not in this module; not timed)' }
 
