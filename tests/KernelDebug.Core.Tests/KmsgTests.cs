@@ -575,3 +575,69 @@ public class KmsgLiveTests
         Assert.True(reader.Result > 0);
     }
 }
+
+public class KmsgReadLoopTests
+{
+    private const int EPIPE = 32, EAGAIN = 11, EINTR = 4;
+
+    // Feeds the /dev/kmsg read loop a scripted sequence of read() results.
+    private static List<KernelMessage> Run(ParseContext ctx, bool follow, params object[] script)
+    {
+        int i = 0;
+        int waits = 0;
+        using var cts = new CancellationTokenSource();
+        (int, int) Read(byte[] buffer)
+        {
+            if (i >= script.Length) { cts.Cancel(); return (-1, EAGAIN); }
+            switch (script[i++])
+            {
+                case int errno: return (-1, errno);
+                case string record:
+                    int n = System.Text.Encoding.UTF8.GetBytes(record, buffer);
+                    return (n, 0);
+                default: throw new InvalidOperationException();
+            }
+        }
+        var list = KernelLog.ReadRecords(Read, _ => waits++, ctx, follow, null, cts.Token).ToList();
+        if (follow) Assert.True(waits > 0);
+        return list;
+    }
+
+    [Fact]
+    public void Epipe_IsWarnedAndCountedOnTheNextRecord()
+    {
+        var ctx = new ParseContext("/dev/kmsg");
+        var m = Run(ctx, false, "6,10,1,-;a\n", EINTR, "6,11,2,-;b\n", EPIPE, "6,20,3,-;c\n", "6,21,4,-;d\n", EAGAIN, "6,22,5,-;never\n");
+        Assert.Equal(new[] { "a", "b", "c", "d" }, m.Select(x => x.Text));
+        Assert.Equal(8, m[2].LostMessages);
+        Assert.Null(m[3].LostMessages);
+        var w = Assert.Single(ctx.Issues);
+        Assert.Contains("8 message(s) lost before sequence 20", w.Message);
+        Assert.Contains("overwritten", w.Message);
+    }
+
+    [Fact]
+    public void EpipeAtTheStart_CountUnknown()
+    {
+        var ctx = new ParseContext("/dev/kmsg");
+        var m = Run(ctx, false, EPIPE, "6,500,1,-;first\n");
+        Assert.Equal(0, Assert.Single(m).LostMessages);
+        Assert.Contains("overwritten", Assert.Single(ctx.Issues).Message);
+    }
+
+    [Fact]
+    public void Follow_WaitsAtTheEndAndGoesOn()
+    {
+        var ctx = new ParseContext("/dev/kmsg");
+        var m = Run(ctx, true, "6,1,1,-;a\n", EAGAIN, "6,2,2,-;b\n", EAGAIN);
+        Assert.Equal(new[] { "a", "b" }, m.Select(x => x.Text));
+        Assert.Empty(ctx.Issues);
+    }
+
+    [Fact]
+    public void OtherErrno_IsReadError()
+    {
+        var e = Assert.Throws<KernelDebug.Core.Errors.KernelDebugException>(() => Run(new ParseContext("k"), false, "6,1,1,-;a\n", 5));
+        Assert.Equal("KmsgReadError", e.ErrorId);
+    }
+}

@@ -41,65 +41,82 @@ public static class KernelLog
         ctx.Source = device;
         int fd = KmsgDevice.Open(device, KmsgDevice.O_RDONLY | KmsgDevice.O_NONBLOCK | KmsgDevice.O_CLOEXEC);
         if (fd < 0) throw OpenError(root, Marshal.GetLastPInvokeError());
-        byte[] buffer = new byte[RecordBufferSize];
-        long lastSeq = -1;
-        bool overwritten = false;
         try
         {
-            while (!ct.IsCancellationRequested)
-            {
-                nint n;
-                unsafe
-                {
-                    fixed (byte* p = buffer) n = KmsgDevice.Read(fd, p, buffer.Length);
-                }
-                if (n < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == KmsgDevice.EINTR) continue;
-                    if (errno == KmsgDevice.EPIPE)
-                    {
-                        // The reader fell behind the ring buffer; the next read returns the oldest record still there.
-                        overwritten = true;
-                        continue;
-                    }
-                    if (errno == KmsgDevice.EAGAIN)
-                    {
-                        if (!follow) yield break;
-                        Wait(fd, ct);
-                        continue;
-                    }
-                    throw new KernelDebugException("KmsgReadError", KernelErrorCategory.ReadError,
-                        $"Reading {device} failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).", null, device);
-                }
-                if (n == 0)
-                {
-                    if (!follow) yield break;
-                    Wait(fd, ct);
-                    continue;
-                }
-                string record = Encoding.UTF8.GetString(buffer, 0, (int)n);
-                var m = KmsgRecordParser.ParseRecord(record, ctx, bootTime, device);
-                if (m is null) continue;
-                long seq = m.Sequence ?? -1;
-                long? lost = null;
-                if (lastSeq >= 0 && seq > lastSeq + 1) lost = seq - lastSeq - 1;
-                else if (overwritten) lost = 0;
-                if (lost is not null)
-                {
-                    ctx.Warn(0, lost > 0
-                        ? $"{lost} message(s) lost before sequence {seq}: " + (overwritten ? "overwritten in the kernel ring buffer before they were read" : "missing from the sequence")
-                        : $"messages were overwritten in the kernel ring buffer before sequence {seq} could be read");
-                    m = m with { LostMessages = lost };
-                }
-                overwritten = false;
-                if (seq >= 0) lastSeq = seq;
+            foreach (var m in ReadRecords(buffer => ReadOnce(fd, buffer), token => Wait(fd, token), ctx, follow, bootTime, ct))
                 yield return m;
-            }
         }
         finally
         {
             KmsgDevice.Close(fd);
+        }
+    }
+
+    private static (int Length, int Errno) ReadOnce(int fd, byte[] buffer)
+    {
+        nint n;
+        unsafe
+        {
+            fixed (byte* p = buffer) n = KmsgDevice.Read(fd, p, buffer.Length);
+        }
+        return n < 0 ? (-1, Marshal.GetLastPInvokeError()) : ((int)n, 0);
+    }
+
+    /// <summary>
+    /// The /dev/kmsg read loop, apart from the device so tests can feed it EPIPE and EAGAIN: <paramref name="read"/>
+    /// returns one record's length or -1 and an errno; <paramref name="wait"/> blocks until more may be there.
+    /// </summary>
+    internal static IEnumerable<KernelMessage> ReadRecords(Func<byte[], (int Length, int Errno)> read, Action<CancellationToken> wait,
+        ParseContext ctx, bool follow, DateTimeOffset? bootTime, CancellationToken ct)
+    {
+        const string device = "/dev/kmsg";
+        byte[] buffer = new byte[RecordBufferSize];
+        long lastSeq = -1;
+        bool overwritten = false;
+        while (!ct.IsCancellationRequested)
+        {
+            var (n, errno) = read(buffer);
+            if (n < 0)
+            {
+                if (errno == KmsgDevice.EINTR) continue;
+                if (errno == KmsgDevice.EPIPE)
+                {
+                    // The reader fell behind the ring buffer; the next read returns the oldest record still there.
+                    overwritten = true;
+                    continue;
+                }
+                if (errno == KmsgDevice.EAGAIN)
+                {
+                    if (!follow) yield break;
+                    wait(ct);
+                    continue;
+                }
+                throw new KernelDebugException("KmsgReadError", KernelErrorCategory.ReadError,
+                    $"Reading {device} failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).", null, device);
+            }
+            if (n == 0)
+            {
+                if (!follow) yield break;
+                wait(ct);
+                continue;
+            }
+            string record = Encoding.UTF8.GetString(buffer, 0, n);
+            var m = KmsgRecordParser.ParseRecord(record, ctx, bootTime, device);
+            if (m is null) continue;
+            long seq = m.Sequence ?? -1;
+            long? lost = null;
+            if (lastSeq >= 0 && seq > lastSeq + 1) lost = seq - lastSeq - 1;
+            else if (overwritten) lost = 0;
+            if (lost is not null)
+            {
+                ctx.Warn(0, lost > 0
+                    ? $"{lost} message(s) lost before sequence {seq}: " + (overwritten ? "overwritten in the kernel ring buffer before they were read" : "missing from the sequence")
+                    : $"messages were overwritten in the kernel ring buffer before sequence {seq} could be read");
+                m = m with { LostMessages = lost };
+            }
+            overwritten = false;
+            if (seq >= 0) lastSeq = seq;
+            yield return m;
         }
     }
 
