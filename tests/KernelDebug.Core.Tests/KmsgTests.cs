@@ -535,28 +535,28 @@ public class KmsgLiveTests
     }
 
     [Fact]
-    public void Live_Follow_SeesMessageWrittenWhileWaiting()
+    public async Task Live_Follow_SeesMessageWrittenWhileWaiting()
     {
         string marker = "kerneldebug-test-" + Guid.NewGuid().ToString("N");
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(20));
         var reader = Task.Run(() =>
         {
             foreach (var m in KernelLog.ReadDevice(KernelRoot.Live, new ParseContext("k"), follow: true, cts.Token))
                 if (m.Text == marker) return m;
             return null;
-        });
-        Thread.Sleep(500);
+        }, cts.Token);
+        await Task.Delay(500, cts.Token);
         WriteKmsg("<6>" + marker);
-        Assert.True(reader.Wait(TimeSpan.FromSeconds(20)));
-        Assert.NotNull(reader.Result);
-        Assert.Equal(KernelLogLevel.Info, reader.Result!.Level);
-        cts.Cancel();
+        var found = await reader;
+        Assert.NotNull(found);
+        Assert.Equal(KernelLogLevel.Info, found!.Level);
     }
 
     [Fact]
-    public void Live_FollowStopsOnCancel()
+    public async Task Live_FollowStopsOnCancel()
     {
-        using var cts = new CancellationTokenSource();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         using var first = new ManualResetEventSlim();
         var reader = Task.Run(() =>
         {
@@ -567,12 +567,13 @@ public class KmsgLiveTests
                 first.Set();
             }
             return n;
-        });
-        Assert.True(first.Wait(TimeSpan.FromSeconds(20)), "no record read");
-        Thread.Sleep(300); // by now waiting in poll() at the end of the buffer
+        }, TestContext.Current.CancellationToken);
+        Assert.True(first.Wait(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken), "no record read");
+        await Task.Delay(300, TestContext.Current.CancellationToken); // by now waiting in poll() at the end of the buffer
         cts.Cancel();
-        Assert.True(reader.Wait(TimeSpan.FromSeconds(5)), "follow did not stop within 5 s of cancellation");
-        Assert.True(reader.Result > 0);
+        var done = await Task.WhenAny(reader, Task.Delay(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken));
+        Assert.True(done == reader, "follow did not stop within 5 s of cancellation");
+        Assert.True(await reader > 0);
     }
 }
 

@@ -42,33 +42,33 @@ public class KmsgCmdletTests
     }
 
     [Fact]
-    public void Follow_StoppedLikeCtrlC_ReturnsMarkerWrittenDuringTheRun()
+    public async Task Follow_StoppedLikeCtrlC_ReturnsMarkerWrittenDuringTheRun()
     {
         string marker = "kerneldebug-test-" + Guid.NewGuid().ToString("N");
         var writer = Task.Run(async () =>
         {
-            await Task.Delay(1500);
+            await Task.Delay(1500, TestContext.Current.CancellationToken);
             WriteKmsg("<5>" + marker);
-        });
+        }, TestContext.Current.CancellationToken);
         var r = PsRunner.RunAndStop("Get-KernelMessage -Follow -Pattern '" + marker + "'", TimeSpan.FromSeconds(5));
-        writer.Wait();
+        await writer;
         Assert.Null(r.Terminating);
         var m = Assert.Single(r.Objects<KernelMessage>());
         Assert.Equal(KernelLogLevel.Notice, m.Level);
     }
 
     [Fact]
-    public void Follow_WithLast_ShowsNewestBacklogThenNewOnes()
+    public async Task Follow_WithLast_ShowsNewestBacklogThenNewOnes()
     {
         string marker = "kerneldebug-test-" + Guid.NewGuid().ToString("N");
         foreach (var s in new[] { "a", "b", "c" }) WriteKmsg($"<6>{marker}-{s}");
         var writer = Task.Run(async () =>
         {
-            await Task.Delay(1500);
+            await Task.Delay(1500, TestContext.Current.CancellationToken);
             WriteKmsg($"<6>{marker}-d");
-        });
+        }, TestContext.Current.CancellationToken);
         var r = PsRunner.RunAndStop($"Get-KernelMessage -Follow -Last 2 -Pattern '{marker}'", TimeSpan.FromSeconds(5));
-        writer.Wait();
+        await writer;
         // The newest two of the backlog, then what came later, each once. On a slow start "d" is already in the
         // backlog, and the two newest are then c and d.
         var got = r.Objects<KernelMessage>().Select(m => m.Text[^1..]).ToList();
