@@ -293,6 +293,22 @@ public class KernelLogFileTests
     }
 
     [Fact]
+    public void Pstore_TwoBootsWithTheSameDumpNumber_KeptApart()
+    {
+        using var tree = FixtureTree.Create();
+        tree.File("dmesg-efi-1001", "Panic#1 Part1\n<0>[   10.000000] old panic\n")
+            .File("dmesg-efi-1002", "Panic#1 Part2\n<6>[    9.000000] old earlier\n")
+            .File("dmesg-efi-2001", "Panic#1 Part1\n<0>[   20.000000] new panic\n")
+            .File("dmesg-efi-2002", "Panic#1 Part2\n<6>[   19.000000] new earlier\n");
+        var old = DateTime.UtcNow.AddDays(-3);
+        foreach (var f in new[] { "dmesg-efi-1001", "dmesg-efi-1002" }) File.SetLastWriteTimeUtc(Path.Combine(tree.Path, f), old);
+        var m = KernelLog.ReadFile(Path.Combine(tree.Path, "dmesg-efi-2001"), new ParseContext("p")).Select(x => x.Text).ToList();
+        Assert.Equal(new[] { "new earlier", "new panic" }, m);
+        var o = KernelLog.ReadFile(Path.Combine(tree.Path, "dmesg-efi-1001"), new ParseContext("p")).Select(x => x.Text).ToList();
+        Assert.Equal(new[] { "old earlier", "old panic" }, o);
+    }
+
+    [Fact]
     public void Console_CallerIdsAndUnprefixedLines()
     {
         var (m, _) = Read("console-caller.log");
