@@ -93,6 +93,15 @@ public class KmsgCmdletTests
     }
 
     [Fact]
+    public void Path_StoppedEarly_PutsTheGcModeBack()
+    {
+        var before = System.Runtime.GCSettings.LatencyMode;
+        var r = PsRunner.Run("Get-KernelMessage -Path $f | Select-Object -First 1", Vars(("f", Fixture("dmesg.txt"))));
+        Assert.Single(r.Objects<KernelMessage>());
+        Assert.Equal(before, System.Runtime.GCSettings.LatencyMode);
+    }
+
+    [Fact]
     public void Path_SinceUntilAndSubsystem()
     {
         var since = PsRunner.Run("Get-KernelMessage -Path $f -Since ([datetimeoffset]::FromUnixTimeSeconds(1795765905))", Vars(("f", Fixture("journal.json"))));
