@@ -15,6 +15,7 @@
         'formats/Memory.format.ps1xml'
         'formats/Hardware.format.ps1xml'
         'formats/Tracing.format.ps1xml'
+        'formats/Kmsg.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -48,6 +49,8 @@
         'Get-KernelTracepoint'
         'Measure-KernelFunction'
         'Get-FtraceEvent'
+        'Get-KernelMessage'
+        'Get-KernelOomEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

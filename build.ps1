@@ -42,7 +42,7 @@ $PesterVersion = '5.7.1'
 # apt packages: what building needs, what tests drive, and the peer tools benchmarks compare against.
 $AptBuild = @('clang', 'llvm', 'libbpf-dev', 'libbpf1', 'bpftool', 'make')
 $AptTest = @('trace-cmd', 'util-linux', 'procps', 'chromium', 'openssh-server', 'gzip')
-$AptBench = @('libbpf-tools', 'bpftrace', 'linux-perf', 'python3', 'hyperfine')
+$AptBench = @('libbpf-tools', 'bpftrace', 'linux-perf', 'python3', 'hyperfine', 'time')
 
 # Plain text in logs (CI), colours on a terminal.
 if ([Console]::IsOutputRedirected) { $env:NO_COLOR = '1'; $PSStyle.OutputRendering = 'PlainText' }

@@ -41,9 +41,9 @@ public readonly record struct ConsolePrefix(KernelLogLevel? Level, KernelLogFaci
             if (close > 0)
             {
                 var inner = line.Slice(i + 1, close - 1).Trim();
-                if (IsTimestamp(inner) && double.TryParse(inner, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double secs))
+                if (TryParseSeconds(inner, out long ticks))
                 {
-                    uptime = TimeSpan.FromTicks((long)Math.Round(secs * TimeSpan.TicksPerSecond));
+                    uptime = TimeSpan.FromTicks(ticks);
                     i += close + 1;
                 }
             }
@@ -68,11 +68,29 @@ public readonly record struct ConsolePrefix(KernelLogLevel? Level, KernelLogFaci
         return new ConsolePrefix(level, facility, uptime, tid, cpu, i);
     }
 
-    private static bool IsTimestamp(ReadOnlySpan<char> s)
+    /// <summary>"12.345678" → ticks, without going through double (this runs once per log line).</summary>
+    internal static bool TryParseSeconds(ReadOnlySpan<char> s, out long ticks)
     {
+        ticks = 0;
         int dot = s.IndexOf('.');
-        if (dot <= 0 || dot == s.Length - 1) return false;
-        foreach (char c in s) if (!(char.IsAsciiDigit(c) || c == '.')) return false;
+        if (dot <= 0 || dot == s.Length - 1 || dot > 12) return false;
+        long secs = 0;
+        for (int k = 0; k < dot; k++)
+        {
+            uint d = (uint)(s[k] - '0');
+            if (d > 9) return false;
+            secs = secs * 10 + d;
+        }
+        long frac = 0;
+        int digits = 0;
+        for (int k = dot + 1; k < s.Length; k++)
+        {
+            uint d = (uint)(s[k] - '0');
+            if (d > 9) return false;
+            if (digits < 7) { frac = frac * 10 + d; digits++; }
+        }
+        while (digits < 7) { frac *= 10; digits++; }
+        ticks = secs * TimeSpan.TicksPerSecond + frac;
         return true;
     }
 }

@@ -96,6 +96,13 @@ public sealed record KernelMessage
     public string? Source { get; init; }
     /// <summary>1-based line number in <see cref="Source"/> (for files), else null.</summary>
     public int? LineNumber { get; init; }
+    /// <summary>All continuation keys of the record (<c>SUBSYSTEM</c>, <c>DEVICE</c> and any others a driver attached), or null when it had none.</summary>
+    public IReadOnlyDictionary<string, string>? Properties { get; init; }
+    /// <summary>
+    /// How many records were lost just before this one: overwritten in the kernel's ring buffer before they were read
+    /// (<c>EPIPE</c>) or missing from the sequence numbers. Null when none were lost; 0 when a loss was seen but its size is unknown.
+    /// </summary>
+    public long? LostMessages { get; init; }
 
     /// <inheritdoc />
     public override string ToString() => Uptime is { } u ? $"[{u.TotalSeconds,12:F6}] {Text}" : Text;
