@@ -298,38 +298,16 @@ public sealed partial class SnapshotWriter
     private void CopyKmsg()
     {
         if (!_source.IsLive) { if (_source.Exists("dev/kmsg") && !_source.DirectoryExists("dev/kmsg")) Copy("dev/kmsg", KernelRoot.DefaultMaxBytes); return; }
-        const int O_RDONLY = 0, O_NONBLOCK = 0x800, EAGAIN = 11, EPIPE = 32, EINTR = 4;
-        int fd = Libc.open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-        if (fd < 0) { Fail("dev/kmsg", "open: " + Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())); return; }
         var ms = new MemoryStream();
-        var buf = new byte[16 * 1024];
         try
         {
-            while (ms.Length < KernelRoot.DefaultMaxBytes)
+            foreach (var record in Kmsg.KernelLog.ReadRawRecords(_source))
             {
-                nint n;
-                unsafe { fixed (byte* p = buf) n = Libc.read(fd, p, buf.Length); }
-                if (n > 0) { ms.Write(buf, 0, (int)n); if (buf[n - 1] != (byte)'\n') ms.WriteByte((byte)'\n'); continue; }
-                if (n == 0) break;
-                int err = Marshal.GetLastPInvokeError();
-                if (err == EPIPE || err == EINTR) continue; // a record was overwritten while reading: go on with the next
-                if (err != EAGAIN) Fail("dev/kmsg", "read: " + Marshal.GetPInvokeErrorMessage(err));
-                break;
+                if (ms.Length >= KernelRoot.DefaultMaxBytes) break;
+                ms.Write(record);
             }
         }
-        finally { Libc.close(fd); }
+        catch (Errors.KernelDebugException e) { Fail("dev/kmsg", e.Message); return; }
         Write("dev/kmsg", ms.ToArray(), null);
-    }
-
-    private static unsafe partial class Libc
-    {
-        [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-        internal static partial int open(string path, int flags);
-
-        [LibraryImport("libc", SetLastError = true)]
-        internal static partial nint read(int fd, byte* buf, nint count);
-
-        [LibraryImport("libc")]
-        internal static partial int close(int fd);
     }
 }

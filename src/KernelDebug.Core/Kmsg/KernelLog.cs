@@ -52,6 +52,36 @@ public static class KernelLog
         }
     }
 
+    /// <summary>
+    /// The live <c>/dev/kmsg</c> records as the kernel returns them (header, text and continuation lines, each ending in a
+    /// newline), non-blocking to the end of the ring buffer; records overwritten while reading are skipped. For snapshots.
+    /// </summary>
+    /// <exception cref="KernelDebugException">No permission or no device.</exception>
+    public static IEnumerable<byte[]> ReadRawRecords(KernelRoot root)
+    {
+        int fd = KmsgDevice.Open("/dev/kmsg", KmsgDevice.O_RDONLY | KmsgDevice.O_NONBLOCK | KmsgDevice.O_CLOEXEC);
+        if (fd < 0) throw OpenError(root, Marshal.GetLastPInvokeError());
+        try
+        {
+            byte[] buffer = new byte[RecordBufferSize];
+            while (true)
+            {
+                var (n, errno) = ReadOnce(fd, buffer);
+                if (n < 0 && errno is KmsgDevice.EPIPE or KmsgDevice.EINTR) continue;
+                if (n < 0 && errno != KmsgDevice.EAGAIN)
+                    throw new KernelDebugException("KmsgReadError", KernelErrorCategory.ReadError,
+                        $"Reading /dev/kmsg failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).", null, "/dev/kmsg");
+                if (n <= 0) yield break;
+                var record = buffer.AsSpan(0, n);
+                yield return record[^1] == (byte)'\n' ? record.ToArray() : [.. record, (byte)'\n'];
+            }
+        }
+        finally
+        {
+            KmsgDevice.Close(fd);
+        }
+    }
+
     private static (int Length, int Errno) ReadOnce(int fd, byte[] buffer)
     {
         nint n;

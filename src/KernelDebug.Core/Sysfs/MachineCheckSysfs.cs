@@ -99,8 +99,8 @@ public static class MachineCheckReader
         var p = new MachineCheckParser(ctx);
         var result = new List<MachineCheck>();
         int n = 0;
-        foreach (var (text, up) in LocalKmsgReader.ReadAll(root))
-            if (p.Add(text, ++n, up) is { } m) result.Add(m);
+        foreach (var msg in Kmsg.KernelLog.ReadDevice(root, ctx, follow: false, CancellationToken.None))
+            if (p.Add(msg.Text, ++n, msg.Uptime) is { } m) result.Add(m);
         if (p.Flush() is { } last) result.Add(last);
         return result;
     }
@@ -108,9 +108,15 @@ public static class MachineCheckReader
     /// <summary>Follows new records as the kernel logs them, until cancelled.</summary>
     public static IEnumerable<MachineCheck> Follow(ParseContext ctx, CancellationToken token)
     {
+        // Only records logged from now on: remember where the log ends, then follow and skip up to there.
+        long last = -1;
+        foreach (var msg in Kmsg.KernelLog.ReadDevice(KernelRoot.Live, ctx, follow: false, token)) last = msg.Sequence ?? last;
         var p = new MachineCheckParser(ctx);
         int n = 0;
-        foreach (var (text, up) in LocalKmsgReader.Follow(token))
-            if (p.Add(text, ++n, up) is { } m) yield return m;
+        foreach (var msg in Kmsg.KernelLog.ReadDevice(KernelRoot.Live, ctx, follow: true, token))
+        {
+            if (msg.Sequence is { } seq && seq <= last) continue;
+            if (p.Add(msg.Text, ++n, msg.Uptime) is { } m) yield return m;
+        }
     }
 }
