@@ -47,7 +47,7 @@ internal static class OopsAnalyzer
         var report = new StringBuilder();
         int reportEnd = 0, endIdx = 0;
         bool second = false, skipText = false, cpuTraceback = false;
-        int textLines = 0;
+        int textLines = 0, endOfOwn = lines.Count - 1;
         int minLines = lines[0].Text.Contains("BUG: KMSAN:", StringComparison.Ordinal) ? 16 : 22;
         var mine = new List<OopsLine>();
         for (int i = 0; i < lines.Count; i++)
@@ -57,7 +57,7 @@ internal static class OopsAnalyzer
             if (OopsFormats.MatchHeader(line.Text) is not null)
             {
                 endIdx = i;
-                if (!first && !second && !OopsFormats.ContinuesReport(line.Text)) second = true;
+                if (!first && !second && !OopsFormats.ContinuesReport(line.Text)) { second = true; endOfOwn = i - 1; }
             }
             else if (!first && !second)
             {
@@ -109,7 +109,7 @@ internal static class OopsAnalyzer
             break;
         }
 
-        int last = LastStructural(lines, context);
+        int last = LastStructural(lines, context, endOfOwn);
         return new KernelOops
         {
             Kind = format.Kind,
@@ -154,9 +154,9 @@ internal static class OopsAnalyzer
         text.Contains("Kernel panic", StringComparison.Ordinal) || text.StartsWith("Code: ", StringComparison.Ordinal) ||
         text.StartsWith("Modules linked in", StringComparison.Ordinal) || text.Contains("Call Trace", StringComparison.OrdinalIgnoreCase);
 
-    private static int LastStructural(List<OopsLine> lines, string context)
+    private static int LastStructural(List<OopsLine> lines, string context, int limit)
     {
-        for (int i = lines.Count - 1; i > 0; i--)
+        for (int i = Math.Min(limit, lines.Count - 1); i > 0; i--)
             if ((lines[i].Context == context || IsShared(context)) && IsStructural(lines[i].Text)) return i;
         return 0;
     }

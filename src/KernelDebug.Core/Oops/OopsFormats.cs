@@ -143,7 +143,7 @@ internal static class OopsFormats
         "xas_(?:start|load|find)", "find_lock_entries", "truncate_inode_pages_range", "__phys_addr", "__fortify_report",
         "cleanup_srcu_struct", "rhashtable_lookup", "extract_(user|iter)_to_sg", "drop_nlink", "^get_taint$",
         "^put_device$", "lock_timer_base", "__timer_delete_sync", "sk_stop_timer_sync", "__mod_timer", "fast_dput",
-        "dput",
+        "dput", "mark_buffer_dirty", "rust_begin_unwind",
     ];
 
     /// <summary>Syscall and wrapper prefixes: the same call is named differently per arch and kernel version.</summary>
@@ -359,7 +359,7 @@ internal static class OopsFormats
                     Report = @"INFO: possible recursive locking detected \](?:.*\n)+?.*is trying to acquire lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}", Template = "possible deadlock in {func}" },
                 new() { Kind = OopsKind.Lockdep, Title = "INFO: inconsistent lock state",
                     Report = @"INFO: inconsistent lock state \](?:.*\n)+?.*takes(?:.*\n)+?.*at: {{PC}} +{{FUNC}}", Template = "inconsistent lock state in {func}" },
-                new() { Kind = OopsKind.RcuStall, Title = "INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall",
+                new() { Kind = OopsKind.RcuStall, Title = @"INFO: rcu_(?:preempt|sched|bh|tasks\w*) (?:self-)?detected(?: expedited)? stall",
                     Template = "INFO: rcu detected stall in {frame}", Alt = ["stall in {frame}"],
                     // Start at the timer interrupt that caught the looping code.
                     Stack = new() { Parts = ["apic_timer_interrupt", Rip, Stack], Parts2 = ["(?:apic_timer_interrupt|Exception stack|el1h_64_irq)", Stack],
@@ -368,7 +368,9 @@ internal static class OopsFormats
                     Stack = CallStack("stack", "lock", "IRQ") },
                 new() { Kind = OopsKind.Lockdep, Title = "INFO: suspicious RCU usage", Report = @"INFO: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}",
                     Template = "INFO: suspicious RCU usage in {frame}", Stack = CallStack("rcu", "kmem", "slab") },
-                new() { Kind = OopsKind.HungTask, Title = "INFO: task .* blocked for more than [0-9]+ seconds", Template = "INFO: task hung in {frame}", Alt = ["hang in {frame}"],
+                // The task name is user data and may hold a line break.
+                new() { Kind = OopsKind.HungTask, Title = @"INFO: task .*(?:\n.*)?blocked (?:in I/O wait )?for more than [0-9]+ seconds",
+                    Template = "INFO: task hung in {frame}", Alt = ["hang in {frame}"],
                     Stack = new() { Parts = [CallTrace, Stack], Extractor = FrameExtractor.HungTask } },
                 new() { Kind = OopsKind.HungTask, Title = "INFO: task .* can't die for more than .* seconds", Template = "INFO: task can't die in {frame}", Alt = ["hang in {frame}"],
                     Stack = CallStack("schedule") },
@@ -535,7 +537,12 @@ internal static class OopsFormats
             // An oops whose header line was lost or never printed ("Oops: 0002 [#1] SMP").
             Header = "Oops:",
             ContinuesReport = true,
-            Formats = [new() { Kind = OopsKind.Oops, Title = @"Oops: (?:[0-9a-f]{4} )?\[#[0-9]+\]", Template = "Oops in {frame}", Alt = ["bad-access in {frame}"], Stack = RipStack() }],
+            Formats =
+            [
+                // Newer kernels name the trap in the Oops line ("Oops: int3: 0000 [#1]").
+                new() { Kind = OopsKind.Oops, Title = @"Oops: (?<trap>[a-z][a-z0-9 ]*): [0-9a-f]{4} \[#[0-9]+\]", Template = "{trap} in {frame}", Stack = RipStack() },
+                new() { Kind = OopsKind.Oops, Title = @"Oops: (?:[0-9a-f]{4} )?\[#[0-9]+\]", Template = "Oops in {frame}", Alt = ["bad-access in {frame}"], Stack = RipStack() },
+            ],
         },
     ];
 
@@ -635,7 +642,7 @@ internal static class OopsFormats
         ("Unhandled fault in", "DoS"), ("VFS: Busy inodes after unmount (use-after-free)", "DoS"), ("VFS: Close: file count is zero (use-after-free)", "DoS"),
         ("divide error in", "DoS"), ("general protection fault in", "DoS"), ("go runtime error", "DoS"), ("invalid opcode in", "DoS"),
         ("kernel panic:", "DoS"), ("kernel stack overflow", "DoS"), ("panic:", "DoS"), ("rust_kernel panicked", "DoS"), ("stack segment fault in", "DoS"),
-        ("trusty:", "DoS"), ("unregister_netdevice: waiting for DEV to become free", "DoS"), ("Oops in", "DoS"),
+        ("trusty:", "DoS"), ("unregister_netdevice: waiting for DEV to become free", "DoS"), ("Oops in", "DoS"), ("int3 in", "DoS"),
         ("unexpected kernel reboot", "REBOOT"), ("SYZFAIL", "SYZ_FAILURE"), ("SYZFATAL:", "SYZ_FAILURE"),
         ("WARNING:", "WARNING"), ("BUG:", null), ("INFO:", null), ("KASAN:", "KASAN-UNKNOWN"), ("KFENCE:", "KFENCE-UNKNOWN"),
         ("KMSAN:", "KMSAN-UNKNOWN"), ("UBSAN:", "UBSAN"), ("KCSAN:", "KCSAN-UNKNOWN"),

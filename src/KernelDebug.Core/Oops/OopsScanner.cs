@@ -50,6 +50,8 @@ public sealed class OopsScanner
     public const int MaxReportLines = 2000;
     /// <summary>Lines in a report's context without any report-like line after which it is considered over.</summary>
     public const int QuietLines = 300;
+    /// <summary>Lines a report is still followed after a later report began (enough to find its trace).</summary>
+    public const int AfterSuperseded = 200;
     /// <summary>Reports followed at once (one per printing context).</summary>
     public const int MaxOpenReports = 8;
 
@@ -66,6 +68,7 @@ public sealed class OopsScanner
         public required string Context;
         public readonly List<OopsLine> Lines = new();
         public int Quiet;
+        public int SupersededAt = -1;
     }
 
     /// <summary>Feeds one message; returns the reports that ended with it (usually none).</summary>
@@ -78,12 +81,11 @@ public sealed class OopsScanner
         var header = OopsFormats.MatchHeader(line.Text);
         if (header is not null && !(_open.Count > 0 && OopsFormats.ContinuesReport(line.Text)))
         {
-            // A new report: it ends the ones it cannot belong to (same printer, or no printer info at all).
-            for (int i = _open.Count - 1; i >= 0; i--)
-            {
-                var r = _open[i];
-                if (IsShared(r.Context) || IsShared(line.Context) || r.Context == line.Context) Close(i, ref done);
-            }
+            // A later report does not end an open one at once: the open one still needs the lines after it
+            // (its trace may come later, and with caller info its own lines go on between other reports).
+            // It is marked superseded and closes a little later.
+            foreach (var r in _open)
+                if (r.SupersededAt < 0 && (IsShared(r.Context) || r.Context == line.Context)) r.SupersededAt = r.Lines.Count;
             foreach (var r in _open) Add(r, line);
             if (_open.Count >= MaxOpenReports) Close(0, ref done);
             var report = new OpenReport { Header = header, Context = line.Context };
@@ -97,7 +99,11 @@ public sealed class OopsScanner
                 for (int i = _open.Count - 1; i >= 0; i--) Close(i, ref done);
         }
         for (int i = _open.Count - 1; i >= 0; i--)
-            if (_open[i].Lines.Count >= MaxReportLines || _open[i].Quiet >= QuietLines) Close(i, ref done);
+        {
+            var r = _open[i];
+            if (r.Lines.Count >= MaxReportLines || r.Quiet >= QuietLines || (r.SupersededAt >= 0 && r.Lines.Count - r.SupersededAt > AfterSuperseded))
+                Close(i, ref done);
+        }
         if (done is null) return Array.Empty<KernelOops>();
         done.Sort((a, b) => a.StartLine.CompareTo(b.StartLine));
         return done;
