@@ -17,9 +17,10 @@ internal static class OopsAnalyzer
         {
             return AnalyzeCore(header, context, lines);
         }
-        catch (Exception e) when (e is RegexMatchTimeoutException or ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Never let one odd report stop the log: hand it back as corrupted and say why.
+            // Never let one odd report stop the log (a regex timeout on hostile text, a bug of ours):
+            // hand it back as corrupted and say why.
             ctx?.Warn(lines[0].LineNumber, $"crash report could not be analysed: {e.Message}", lines[0].Text);
             return new KernelOops
             {

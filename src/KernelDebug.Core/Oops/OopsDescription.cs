@@ -188,7 +188,8 @@ internal sealed class OopsDescription
         {
             var grp = m.Groups[g];
             if (!grp.Success) continue;
-            if (!skip.IsMatch(grp.Value)) raw.Add(grp.Value);
+            string name = SymbolDemangler.Demangle(grp.Value);
+            if (!skip.IsMatch(name)) raw.Add(name);
         }
     }
 

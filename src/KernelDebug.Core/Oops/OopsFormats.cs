@@ -438,6 +438,16 @@ internal static class OopsFormats
         },
         new()
         {
+            Header = "rust_kernel: panicked",
+            Formats =
+            [
+                // The message is the line after "panicked at file.rs:line:col:".
+                new() { Kind = OopsKind.Panic, Title = "rust_kernel: panicked", Report = @"rust_kernel: panicked at [^\n]*?\n(?<msg>.+?)\n",
+                    Template = "{msg} in {frame}", Stack = CallStack(Regex.Escape("__rustc::rust_begin_unwind")) },
+            ],
+        },
+        new()
+        {
             Header = "kernel BUG",
             Formats =
             [
