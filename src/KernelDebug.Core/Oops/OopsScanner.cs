@@ -47,11 +47,11 @@ internal sealed class OopsLine
 public sealed class OopsScanner
 {
     /// <summary>A report longer than this is cut (and analysed) here.</summary>
-    public const int MaxReportLines = 2000;
+    public const int MaxReportLines = 5000;
     /// <summary>Lines in a report's context without any report-like line after which it is considered over.</summary>
-    public const int QuietLines = 300;
+    public const int QuietLines = 1000;
     /// <summary>Lines a report is still followed after a later report began (enough to find its trace).</summary>
-    public const int AfterSuperseded = 200;
+    public const int AfterSuperseded = 1000;
     /// <summary>Reports followed at once (one per printing context).</summary>
     public const int MaxOpenReports = 8;
 

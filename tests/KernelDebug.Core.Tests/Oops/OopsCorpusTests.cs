@@ -21,6 +21,7 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
     private const double AltFloor = 0.995;
     private const double CorruptedPrecisionFloor = 0.99;
     private const double CorruptedRecallFloor = 0.99;
+    private const double PanickedFloor = 0.995;
 
     private sealed class Tally
     {
@@ -40,7 +41,8 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         var files = Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).Contains('.')).OrderBy(f => f, StringComparer.Ordinal).ToArray();
         Assert.NotEmpty(files);
 
-        Tally detection = new(), category = new(), frame = new(), title = new(), alt = new();
+        Tally detection = new(), category = new(), frame = new(), title = new(), alt = new(), panicked = new();
+        var perKind = new SortedDictionary<string, (Tally Title, Tally Frame)>(StringComparer.Ordinal);
         int tp = 0, fp = 0, fn = 0;
         var perType = new SortedDictionary<string, (Tally Detect, Tally Title, Tally Frame)>(StringComparer.Ordinal);
         var misses = new StringBuilder();
@@ -62,6 +64,10 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
             bool titleOk = got?.Title == c.Title;
             title.Add(titleOk);
             pt.Title.Add(titleOk);
+            panicked.Add(got is not null && got.Panicked == c.Panicked);
+            string kindKey = got?.Kind.ToString() ?? "(not found)";
+            if (!perKind.TryGetValue(kindKey, out var pk)) perKind[kindKey] = pk = (new Tally(), new Tally());
+            pk.Title.Add(titleOk);
             category.Add(got is not null && got.Category == c.Type);
             string? expectFrame = c.Frame ?? OopsDescription.FrameFromTitle(c.Title);
             if (expectFrame is not null)
@@ -69,6 +75,7 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
                 bool ok = got?.GuiltyFrame == expectFrame;
                 frame.Add(ok);
                 pt.Frame.Add(ok);
+                pk.Frame.Add(ok);
             }
             var gotAlt = got?.AltTitles ?? [];
             alt.Add(c.Alt.ToHashSet().SetEquals(gotAlt));
@@ -89,11 +96,15 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         sb.AppendLine($"  guilty frame       {frame}");
         sb.AppendLine($"  exact title        {title}");
         sb.AppendLine($"  alt titles         {alt}");
+        sb.AppendLine($"  panicked           {panicked}");
         sb.AppendLine($"  corrupted precision {precision * 100,5:F1} % (tp {tp}, fp {fp})");
         sb.AppendLine($"  corrupted recall    {recall * 100,5:F1} % (tp {tp}, fn {fn})");
         sb.AppendLine("  per expected TYPE:                 detection       exact title     guilty frame");
         foreach (var (k, v) in perType)
             sb.AppendLine($"    {k,-32} {v.Detect,-16}{v.Title,-16}{v.Frame}");
+        sb.AppendLine("  per parsed Kind:                   exact title     guilty frame");
+        foreach (var (k, v) in perKind)
+            sb.AppendLine($"    {k,-32} {v.Title,-16}{v.Frame}");
         string report = sb.ToString();
         output.WriteLine(report);
         Directory.CreateDirectory(Path.Combine(TestPaths.RepoRoot, "out"));
@@ -108,5 +119,6 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         Assert.True(alt.Rate >= AltFloor, $"alt titles {alt} below floor {AltFloor}");
         Assert.True(precision >= CorruptedPrecisionFloor, $"corrupted precision {precision} below floor");
         Assert.True(recall >= CorruptedRecallFloor, $"corrupted recall {recall} below floor");
+        Assert.True(panicked.Rate >= PanickedFloor, $"panicked {panicked} below floor {PanickedFloor}");
     }
 }
