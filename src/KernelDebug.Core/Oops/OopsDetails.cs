@@ -20,6 +20,9 @@ internal sealed class OopsDetails
     private static readonly Regex CpuLine = new(
         @"CPU: (?<cpu>\d+) (?:UID: \d+ )?PID: (?<pid>\d+) Comm: (?<comm>.+?) (?:Not tainted|Tainted: (?<taint>[A-Z ]*[A-Z]))\s+(?<rel>[0-9]\S*)",
         RegexOptions.ExplicitCapture | RegexOptions.CultureInvariant);
+    // Hung-task and lockdep reports print the taint on a line of its own.
+    private static readonly Regex TaintLine = new(@"^\s+(?:Not tainted|Tainted: (?<taint>[A-Z ]*[A-Z]))\s+(?<rel>[0-9]\S*)", RegexOptions.ExplicitCapture);
+    private static readonly Regex TaskLine = new(@"INFO: task (?<comm>.+):(?<pid>\d+) (?:blocked|can't die)", RegexOptions.ExplicitCapture);
     private static readonly Regex FaultAddressRe = new(
         @"(?:page fault for address: |kernel paging request at |NULL pointer dereference, address: |NULL pointer dereference at |of size \d+ at addr |non-canonical address 0x|at virtual address |(?:read|write|free) (?:at|of) 0x|Corrupted memory at 0x)(?<a>[0-9a-f]+)",
         RegexOptions.ExplicitCapture | RegexOptions.CultureInvariant);
@@ -33,7 +36,7 @@ internal sealed class OopsDetails
     private static readonly Regex KasanAccess = new(@"(?<op>Read|Write) of size (?<size>\d+) at addr (?<addr>[0-9a-f]+)", RegexOptions.ExplicitCapture);
     private static readonly Regex KfenceHeader = new(@"BUG: KFENCE: (?<bug>use-after-free|out-of-bounds|invalid|memory corruption|invalid free)(?: (?<op>read|write))? in", RegexOptions.ExplicitCapture);
     private static readonly Regex KfenceAddr = new(@"(?:at|of) 0x(?<addr>[0-9a-f]+)", RegexOptions.ExplicitCapture);
-    private static readonly Regex ByTask = new(@"^(?<what>Allocated|Freed|allocated|freed) by task (?<t>\d+)", RegexOptions.ExplicitCapture);
+    private static readonly Regex ByTask = new(@"(?<what>[Aa]llocated|[Ff]reed) by task (?<t>\d+)[^:]*:\s*$", RegexOptions.ExplicitCapture);
     private static readonly Regex TraceStart = new(@"Call [Tt]race:|^\s*[Bb]acktrace(?: \(crc [0-9a-f]*\))?:", RegexOptions.ExplicitCapture);
     private static readonly Regex Marker = new(@"^\s*<(?<c>/?[A-Z]+)>\s*$", RegexOptions.ExplicitCapture);
 
@@ -54,6 +57,16 @@ internal sealed class OopsDetails
                 d.Release = c.Groups["rel"].Value;
             }
             else if (d.Hardware is null && t.StartsWith("Hardware name: ", StringComparison.Ordinal)) d.Hardware = t[15..].Trim();
+            else if (d.Taint is null && TaintLine.Match(t) is { Success: true } tl)
+            {
+                d.Taint = tl.Groups["taint"].Success ? tl.Groups["taint"].Value : "";
+                d.Release = tl.Groups["rel"].Value;
+            }
+            if (d.Pid is null && TaskLine.Match(t) is { Success: true } tk)
+            {
+                d.Comm = tk.Groups["comm"].Value;
+                d.Pid = Int(tk.Groups["pid"].Value);
+            }
             if (d.FaultAddress is null && FaultAddressRe.Match(t) is { Success: true } fa && Fields.TryHex(fa.Groups["a"].Value, out ulong a)) d.FaultAddress = a;
             if (cr2 is null && Cr2.Match(t.TrimStart()) is { Success: true } cm && Fields.TryHex(cm.Groups["a"].Value, out ulong c2)) cr2 = c2;
             if (d.ErrorCode is null && ErrorCodeRe.Match(t) is { Success: true } ec) d.ErrorCode = ec.Groups["e"].Value;
@@ -106,6 +119,8 @@ internal sealed class OopsDetails
             if (t.Contains("Exception stack", StringComparison.Ordinal)) { context = "Exception"; continue; }
             var f = ParseFrameLine(t, context);
             if (f is not null) { frames.Add(f); misses = 0; continue; }
+            // An interrupt inside the trace prints the interrupted registers; the trace goes on after them.
+            if (frames.Count > 0 && (RegStart.IsMatch(t) || IpRe.IsMatch(t) || t.StartsWith("Code: ", StringComparison.Ordinal))) continue;
             if (frames.Count > 0 || ++misses > slack) break;
         }
         return frames;
@@ -177,7 +192,7 @@ internal sealed class OopsDetails
                 if (Fields.TryHex(ka.Groups["addr"].Value, out ulong a)) addr = a;
             }
             else if (addr is null && tool == "KFENCE" && KfenceAddr.Match(t) is { Success: true } fa && Fields.TryHex(fa.Groups["addr"].Value, out ulong b)) addr = b;
-            if (ByTask.Match(t.TrimStart()) is { Success: true } bt)
+            if (ByTask.Match(t) is { Success: true } bt)
             {
                 bool isAlloc = bt.Groups["what"].Value.StartsWith('A') || bt.Groups["what"].Value.StartsWith('a');
                 var frames = ReadFrames(lines, i, 2);
