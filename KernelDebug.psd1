@@ -9,10 +9,12 @@
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @(
-        'formats/Inventory.format.ps1xml'
+        'formats/Inventory.format.ps1xml',
+        'formats/Oops.format.ps1xml'
     )
     CmdletsToExport      = @(
-        'Get-KernelInfo'
+        'Get-KernelInfo',
+        'Get-KernelOops'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
