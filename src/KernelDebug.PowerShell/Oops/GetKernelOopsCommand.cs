@@ -39,6 +39,9 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
     private OopsScanner? _scanner;
     private ParseContext? _inputCtx;
     private int _undated;
+    // Files piped one by one are read in one pump at the end: a pump per input record would race its own
+    // completion against the next record.
+    private readonly List<string> _files = new();
 
     /// <summary>
     /// <para type="description">Log files to read (wildcards allowed): console captures, dmesg output, kern.log, vmcore-dmesg.txt. Files piped from Get-ChildItem bind here.</para>
@@ -80,19 +83,17 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
         }
         else if (ParameterSetName == PathSet)
         {
-            var files = new List<string>();
             foreach (var p in Path)
             {
                 try
                 {
-                    files.AddRange(SessionState.Path.GetResolvedProviderPathFromPSPath(p, out _));
+                    _files.AddRange(SessionState.Path.GetResolvedProviderPathFromPSPath(p, out _));
                 }
                 catch (ItemNotFoundException)
                 {
                     WriteKernelError(KernelErrors.FileNotFound(p, "the crash-dump tooling or console capture that wrote it"));
                 }
             }
-            Pump((writer, token) => Task.Run(() => ReadFiles(files, writer, token), token));
         }
     }
 
@@ -103,6 +104,10 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
         {
             foreach (var o in _scanner.Complete()) Emit(o);
             WriteIssues(_inputCtx!);
+        }
+        else if (ParameterSetName == PathSet && _files.Count > 0)
+        {
+            Pump((writer, token) => Task.Run(() => ReadFiles(_files, writer, token), token));
         }
         else if (ParameterSetName == LiveSet)
         {
