@@ -41,8 +41,26 @@ internal static class OopsAnalyzer
 
     private static bool IsCpuContext(string c) => c.Length > 1 && c[0] == 'C';
 
+    /// <summary>Lines kept after a report's last report-like line: enough for trailers such as "last function:".</summary>
+    private const int Trailer = 50;
+    /// <summary>Lines of a shared console kept after the next report's header.</summary>
+    private const int AfterSecond = 100;
+
     private static KernelOops AnalyzeCore(OopsHeader header, string context, List<OopsLine> lines)
     {
+        var full0 = lines;
+        // A report held open for a while carries the messages that followed it. Analyse up to its last
+        // report-like line plus a trailer; without caller info also at most a little way into the next report
+        // (a trace printed after an interleaved header still counts, the rest is the next report's business).
+        bool anyPanic = lines.Any(l => l.Text.Contains("Kernel panic - not syncing", StringComparison.Ordinal));
+        int secondHeader = -1;
+        if (IsShared(context))
+            for (int i = 1; i < lines.Count; i++)
+                if (lines[i].Header is not null && !lines[i].Continues) { secondHeader = i; break; }
+        int window = LastStructural(lines, context, secondHeader > 0 ? secondHeader - 1 : lines.Count - 1) + Trailer;
+        if (secondHeader > 0) window = Math.Min(window, secondHeader + AfterSecond);
+        if (window < lines.Count - 1) lines = lines.GetRange(0, window + 1);
+
         // Build the report text: lines of the reporting context, unreliable frames out, the panic_on_warn
         // tail (which repeats the stack) out once enough of the report is in.
         var report = new StringBuilder();
@@ -50,15 +68,16 @@ internal static class OopsAnalyzer
         bool second = false, skipText = false, cpuTraceback = false;
         int textLines = 0, endOfOwn = lines.Count - 1;
         int minLines = lines[0].Text.Contains("BUG: KMSAN:", StringComparison.Ordinal) ? 16 : 22;
-        var mine = new List<OopsLine>();
+        var own = new List<OopsLine>();
+        bool ownDone = false;
         for (int i = 0; i < lines.Count; i++)
         {
             var line = lines[i];
             bool first = i == 0;
-            if (OopsFormats.MatchHeader(line.Text) is not null)
+            if (line.Header is not null)
             {
                 endIdx = i;
-                if (!first && !second && !OopsFormats.ContinuesReport(line.Text)) { second = true; endOfOwn = i - 1; }
+                if (!first && !second && !line.Continues) { second = true; endOfOwn = i - 1; }
             }
             else if (!first && !second)
             {
@@ -66,7 +85,9 @@ internal static class OopsAnalyzer
                     if (line.Text.Contains(p, StringComparison.Ordinal)) { second = true; break; }
             }
             bool sameContext = line.Context == context || (cpuTraceback && IsCpuContext(line.Context));
-            if (sameContext) mine.Add(line);
+            // Details come from this report's own lines, never from a report that follows it.
+            if (!first && line.Header is not null && !line.Continues && (IsShared(context) || line.Context == context)) ownDone = true;
+            if (sameContext && !ownDone) own.Add(line);
             if (!first && (line.Questionable || !sameContext)) continue;
             textLines++;
             bool skipLine = skipText;
@@ -99,9 +120,9 @@ internal static class OopsAnalyzer
         var format = d.Format ?? header.Formats.FirstOrDefault(f => f.TitleRe.IsMatch(full)) ?? header.Formats[^1];
         string? guilty = OopsDescription.FrameFromTitle(title) ?? (d.Frames.Count > 0 ? d.Frames[0].Canonical : null);
 
-        var details = OopsDetails.Extract(mine.Count > 0 ? mine : lines);
+        var details = OopsDetails.Extract(own);
         string? panic = null;
-        foreach (var l in lines)
+        foreach (var l in anyPanic ? full0 : [])
         {
             int p = l.Text.IndexOf("Kernel panic - not syncing", StringComparison.Ordinal);
             if (p < 0) continue;
@@ -150,15 +171,16 @@ internal static class OopsAnalyzer
 
     /// <summary>Lines that look like part of a report (frames, markers, registers): they keep a report open.</summary>
     public static bool IsStructural(string text) =>
-        text.Contains("+0x", StringComparison.Ordinal) || text.Contains("---[", StringComparison.Ordinal) ||
-        text.Contains("</", StringComparison.Ordinal) || text.StartsWith("====", StringComparison.Ordinal) ||
-        text.Contains("Kernel panic", StringComparison.Ordinal) || text.StartsWith("Code: ", StringComparison.Ordinal) ||
-        text.StartsWith("Modules linked in", StringComparison.Ordinal) || text.Contains("Call Trace", StringComparison.OrdinalIgnoreCase);
+        text.AsSpan().IndexOfAny(StructuralWords) >= 0 || text.StartsWith("====", StringComparison.Ordinal) ||
+        text.StartsWith("Code: ", StringComparison.Ordinal) || text.StartsWith("Modules linked in", StringComparison.Ordinal);
+
+    private static readonly System.Buffers.SearchValues<string> StructuralWords = System.Buffers.SearchValues.Create(
+        ["+0x", "---[", "</", "Kernel panic", "Call Trace", "Call trace", "CALL TRACE"], StringComparison.Ordinal);
 
     private static int LastStructural(List<OopsLine> lines, string context, int limit)
     {
         for (int i = Math.Min(limit, lines.Count - 1); i > 0; i--)
-            if ((lines[i].Context == context || IsShared(context)) && IsStructural(lines[i].Text)) return i;
+            if ((lines[i].Context == context || IsShared(context)) && lines[i].Structural) return i;
         return 0;
     }
 
@@ -181,8 +203,7 @@ internal static class OopsAnalyzer
         return Hash(sb.ToString());
     }
 
-    private static readonly Regex CommonSkip = new(string.Join("|", OopsFormats.CommonSkip.Concat(["^entry_SYSCALL", "^do_syscall", "^ret_from_fork", "^kthread$", "^asm_"])),
-        RegexOptions.CultureInvariant);
+    private static readonly NameMatcher CommonSkip = new(OopsFormats.CommonSkip.Concat(["^entry_SYSCALL", "^do_syscall", "^ret_from_fork", "^kthread$", "^asm_"]));
 
     private static string Hash(string s) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s)))[..16];
 }

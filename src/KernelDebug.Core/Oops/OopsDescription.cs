@@ -178,11 +178,16 @@ internal sealed class OopsDescription
 
     public static bool IsStackStart(string line)
     {
+        // Every trace keyword holds one of these words: skip the regexes for the ordinary line.
+        if (line.AsSpan().IndexOfAny(StackWords) < 0) return false;
         foreach (var re in OopsFormats.StackStarts) if (re.IsMatch(line)) return true;
         return OopsFormats.RiscvStackStart.IsMatch(line);
     }
 
-    private static void Append(List<string> raw, Match m, Regex skip)
+    private static readonly System.Buffers.SearchValues<string> StackWords = System.Buffers.SearchValues.Create(
+        ["race", "llocated", "reed", "acktrace", "Uninit was stored", "badaddr:"], StringComparison.Ordinal);
+
+    private static void Append(List<string> raw, Match m, NameMatcher skip)
     {
         for (int g = 1; g < m.Groups.Count; g++)
         {
@@ -268,7 +273,7 @@ internal sealed class OopsDescription
             bool corrupted = true;
             for (int i = 1; i < 16 && i < frames.Length; i++)
             {
-                if (OopsFormats.StackStarts.Any(k => k.IsMatch(frames[i])) || OopsFormats.RiscvStackStart.IsMatch(frames[i])) break;
+                if (IsStackStart(frames[i])) break;
                 if (frames[i].Contains("(stack is not available)", StringComparison.Ordinal) || OopsFormats.FrameLines.Any(f => f.IsMatch(frames[i])))
                 {
                     hasStack = true;

@@ -40,6 +40,11 @@ internal sealed class OopsDetails
     private static readonly Regex TraceStart = new(@"Call [Tt]race:|^\s*[Bb]acktrace(?: \(crc [0-9a-f]*\))?:", RegexOptions.ExplicitCapture);
     private static readonly Regex Marker = new(@"^\s*<(?<c>/?[A-Z]+)>\s*$", RegexOptions.ExplicitCapture);
 
+    private static readonly System.Buffers.SearchValues<string> AddressWords = System.Buffers.SearchValues.Create(
+        ["address", "request at ", "at addr ", " at 0x", " of 0x"], StringComparison.Ordinal);
+    private static readonly System.Buffers.SearchValues<string> IpWords = System.Buffers.SearchValues.Create(
+        ["IP", "pc ", "PC is at"], StringComparison.Ordinal);
+
     public static OopsDetails Extract(List<OopsLine> lines)
     {
         var d = new OopsDetails();
@@ -62,21 +67,22 @@ internal sealed class OopsDetails
                 d.Taint = tl.Groups["taint"].Success ? tl.Groups["taint"].Value : "";
                 d.Release = tl.Groups["rel"].Value;
             }
-            if (d.Pid is null && TaskLine.Match(t) is { Success: true } tk)
+            if (d.Pid is null && t.Contains("INFO: task ", StringComparison.Ordinal) && TaskLine.Match(t) is { Success: true } tk)
             {
                 d.Comm = tk.Groups["comm"].Value;
                 d.Pid = Int(tk.Groups["pid"].Value);
             }
-            if (d.FaultAddress is null && FaultAddressRe.Match(t) is { Success: true } fa && Fields.TryHex(fa.Groups["a"].Value, out ulong a)) d.FaultAddress = a;
-            if (cr2 is null && Cr2.Match(t.TrimStart()) is { Success: true } cm && Fields.TryHex(cm.Groups["a"].Value, out ulong c2)) cr2 = c2;
-            if (d.ErrorCode is null && ErrorCodeRe.Match(t) is { Success: true } ec) d.ErrorCode = ec.Groups["e"].Value;
-            if (d.Ip is null && IpRe.Match(t) is { Success: true } ip && !t.Contains(" 0033:", StringComparison.Ordinal))
+            // Cheap substring guards first: most lines of a report match none of these.
+            if (d.FaultAddress is null && t.AsSpan().IndexOfAny(AddressWords) >= 0 && FaultAddressRe.Match(t) is { Success: true } fa && Fields.TryHex(fa.Groups["a"].Value, out ulong a)) d.FaultAddress = a;
+            if (cr2 is null && t.Contains("CR2:", StringComparison.Ordinal) && Cr2.Match(t.TrimStart()) is { Success: true } cm && Fields.TryHex(cm.Groups["a"].Value, out ulong c2)) cr2 = c2;
+            if (d.ErrorCode is null && (t.Contains("error_code", StringComparison.Ordinal) || t.Contains("[#", StringComparison.Ordinal)) && ErrorCodeRe.Match(t) is { Success: true } ec) d.ErrorCode = ec.Groups["e"].Value;
+            if (d.Ip is null && t.AsSpan().IndexOfAny(IpWords) >= 0 && IpRe.Match(t) is { Success: true } ip && !t.Contains(" 0033:", StringComparison.Ordinal))
                 d.Ip = StackFrame.TryParse(ip.Groups["f"].Value);
             if (RegStart.IsMatch(t))
                 foreach (Match rp in RegPair.Matches(t))
                     if (Fields.TryHex(rp.Groups["v"].Value, out ulong v)) d.Registers.TryAdd(rp.Groups["n"].Value, v);
             if (d.Modules.Count == 0 && t.StartsWith("Modules linked in:", StringComparison.Ordinal)) d.Modules = ParseModules(t[18..]);
-            if (traceStart < 0 && TraceStart.IsMatch(t)) traceStart = i;
+            if (traceStart < 0 && t.Contains("race", StringComparison.Ordinal) && TraceStart.IsMatch(t)) traceStart = i;
         }
         d.FaultAddress ??= cr2;
         d.Frames = ReadFrames(lines, traceStart >= 0 ? traceStart : 0, traceStart >= 0 ? 0 : 12);
@@ -176,6 +182,7 @@ internal sealed class OopsDetails
             string t = lines[i].Text;
             if (tool is null)
             {
+                if (!t.Contains("BUG: K", StringComparison.Ordinal)) continue;
                 if (KasanHeader.Match(t) is { Success: true } kh) { tool = "KASAN"; bug = kh.Groups["bug"].Value; continue; }
                 if (KfenceHeader.Match(t) is { Success: true } kf)
                 {

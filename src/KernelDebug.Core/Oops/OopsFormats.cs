@@ -25,7 +25,7 @@ internal sealed class StackSpec
 
     internal Regex?[] P1 = [];
     internal Regex?[]? P2;
-    internal Regex SkipRe = null!;
+    internal NameMatcher SkipRe = null!;
 }
 
 /// <summary>One report kind: title pattern, optional full-report pattern, title template, stack rule, corruption rule.</summary>
@@ -575,7 +575,7 @@ internal static class OopsFormats
                 {
                     s.P1 = CompileParts(s.Parts);
                     s.P2 = s.Parts2 is null ? null : CompileParts(s.Parts2);
-                    s.SkipRe = new Regex(string.Join("|", CommonSkip.Concat(s.Skip)), RegexOptions.CultureInvariant, OopsRegex.Timeout);
+                    s.SkipRe = new NameMatcher(CommonSkip.Concat(s.Skip));
                 }
             }
         }

@@ -14,9 +14,23 @@ internal sealed class OopsLine
     public required string Stripped;
     /// <summary>An unreliable frame (<c>? func+0x1/0x2</c>): not used to find titles.</summary>
     public bool Questionable;
+    /// <summary>Computed once per line: the header it starts (suppressed lines excluded), whether that header may
+    /// sit inside another report, whether the line looks like part of a report.</summary>
+    public OopsHeader? Header;
+    public bool Continues;
+    public bool Structural;
     public string Text => Message.Text;
 
-    public static OopsLine From(KernelMessage m, int lineNumber)
+    public static OopsLine From(KernelMessage m, int lineNumber, OopsHeader? header)
+    {
+        var line = From(m, lineNumber);
+        line.Header = header;
+        line.Continues = header is not null && OopsFormats.ContinuesReport(line.Text);
+        line.Structural = OopsAnalyzer.IsStructural(line.Text);
+        return line;
+    }
+
+    private static OopsLine From(KernelMessage m, int lineNumber)
     {
         string ctx = m.ThreadId is { } t ? "T" + t : m.CpuId is { } c ? "C" + c : m.Uptime is not null ? "console" : "";
         string text = m.Text ?? "";
@@ -52,6 +66,8 @@ public sealed class OopsScanner
     public const int QuietLines = 1000;
     /// <summary>Lines a report is still followed after a later report began (enough to find its trace).</summary>
     public const int AfterSuperseded = 1000;
+    /// <summary>Without caller info only the first lines after the next header can still belong to a report.</summary>
+    public const int AfterSupersededShared = 120;
     /// <summary>Reports followed at once (one per printing context).</summary>
     public const int MaxOpenReports = 8;
 
@@ -76,32 +92,35 @@ public sealed class OopsScanner
     {
         _index++;
         if (message is null) return Array.Empty<KernelOops>();
-        var line = OopsLine.From(message, message.LineNumber ?? _index);
+        // The common case, an ordinary message with no report open, costs one vectorised search.
+        var header = OopsFormats.MatchHeader(message.Text ?? "");
+        if (header is null && _open.Count == 0) return Array.Empty<KernelOops>();
+        var line = OopsLine.From(message, message.LineNumber ?? _index, header);
         List<KernelOops>? done = null;
-        var header = OopsFormats.MatchHeader(line.Text);
-        if (header is not null && !(_open.Count > 0 && OopsFormats.ContinuesReport(line.Text)))
+        if (header is not null && !(_open.Count > 0 && line.Continues))
         {
             // A later report does not end an open one at once: the open one still needs the lines after it
             // (its trace may come later, and with caller info its own lines go on between other reports).
             // It is marked superseded and closes a little later.
             foreach (var r in _open)
                 if (r.SupersededAt < 0 && (IsShared(r.Context) || r.Context == line.Context)) r.SupersededAt = r.Lines.Count;
-            foreach (var r in _open) Add(r, line);
+            foreach (var r in _open) Add(r, line, line.Structural);
             if (_open.Count >= MaxOpenReports) Close(0, ref done);
             var report = new OpenReport { Header = header, Context = line.Context };
             report.Lines.Add(line);
             _open.Add(report);
         }
-        else
+        else if (_open.Count > 0)
         {
-            foreach (var r in _open) Add(r, line);
+            foreach (var r in _open) Add(r, line, line.Structural);
             if (line.Text.Contains("---[ end Kernel panic", StringComparison.Ordinal))
                 for (int i = _open.Count - 1; i >= 0; i--) Close(i, ref done);
         }
         for (int i = _open.Count - 1; i >= 0; i--)
         {
             var r = _open[i];
-            if (r.Lines.Count >= MaxReportLines || r.Quiet >= QuietLines || (r.SupersededAt >= 0 && r.Lines.Count - r.SupersededAt > AfterSuperseded))
+            if (r.Lines.Count >= MaxReportLines || r.Quiet >= QuietLines ||
+                (r.SupersededAt >= 0 && r.Lines.Count - r.SupersededAt > (IsShared(r.Context) ? AfterSupersededShared : AfterSuperseded)))
                 Close(i, ref done);
         }
         if (done is null) return Array.Empty<KernelOops>();
@@ -121,11 +140,11 @@ public sealed class OopsScanner
 
     private static bool IsShared(string context) => context.Length == 0 || context == "console";
 
-    private static void Add(OpenReport r, OopsLine line)
+    private static void Add(OpenReport r, OopsLine line, bool structural)
     {
         r.Lines.Add(line);
         if (line.Context == r.Context || IsShared(r.Context))
-            r.Quiet = OopsAnalyzer.IsStructural(line.Text) ? 0 : r.Quiet + 1;
+            r.Quiet = structural ? 0 : r.Quiet + 1;
     }
 
     private void Close(int i, ref List<KernelOops>? done)

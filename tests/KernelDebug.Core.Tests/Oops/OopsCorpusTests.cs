@@ -21,7 +21,7 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
     private const double AltFloor = 0.995;
     private const double CorruptedPrecisionFloor = 0.99;
     private const double CorruptedRecallFloor = 0.99;
-    private const double PanickedFloor = 0.995;
+    private const double PanickedFloor = 0.99;   // ours is per report: a panic after later reports is theirs, not the first one's
 
     private sealed class Tally
     {
