@@ -175,7 +175,7 @@ internal static class OopsAnalyzer
         text.StartsWith("Code: ", StringComparison.Ordinal) || text.StartsWith("Modules linked in", StringComparison.Ordinal);
 
     private static readonly System.Buffers.SearchValues<string> StructuralWords = System.Buffers.SearchValues.Create(
-        ["+0x", "---[", "</", "Kernel panic", "Call Trace", "Call trace", "CALL TRACE"], StringComparison.Ordinal);
+        ["+0x", "---[ end", "</", "Kernel panic", "Call Trace", "Call trace", "CALL TRACE"], StringComparison.Ordinal);
 
     private static int LastStructural(List<OopsLine> lines, string context, int limit)
     {

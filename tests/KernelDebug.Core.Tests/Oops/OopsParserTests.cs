@@ -71,7 +71,7 @@ public sealed class OopsParserTests
             all.Select(o => o.Title));
         Assert.Equal([OopsKind.Warning, OopsKind.Warning, OopsKind.HungTask], all.Select(o => o.Kind));
         Assert.All(all, o => Assert.False(o.Panicked));
-        Assert.Equal((4, 27), (all[0].StartLine, all[0].EndLine));
+        Assert.Equal((4, 25), (all[0].StartLine, all[0].EndLine));   // ends at its end-trace marker, before the next cut-here line
         Assert.Equal((28, 44), (all[1].StartLine, all[1].EndLine));
         Assert.True(all[1].StartLine > all[0].EndLine && all[2].StartLine > all[1].EndLine);
         Assert.Equal("Xorg", all[0].Command);
