@@ -289,6 +289,18 @@ internal sealed class OopsDescription
     /// <summary>Normalises volatile parts (pids, addresses, numbers, file lines) and caps the length, as syzkaller does.</summary>
     public static string Normalize(string title)
     {
+        // Logs repeat the same few titles thousands of times; the replacements are the costly part.
+        if (NormalizedCache.TryGetValue(title, out var cached)) return cached;
+        string result = NormalizeCore(title);
+        if (NormalizedCache.Count > 4096) NormalizedCache.Clear();
+        NormalizedCache[title] = result;
+        return result;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> NormalizedCache = new(StringComparer.Ordinal);
+
+    private static string NormalizeCore(string title)
+    {
         foreach (var (re, repl) in Replacements)
         {
             for (int guard = 0; guard < 16; guard++)
