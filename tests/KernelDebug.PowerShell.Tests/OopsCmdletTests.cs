@@ -89,4 +89,24 @@ public class OopsCmdletTests
         Assert.Contains("NullPointerDereference", text);
         Assert.Contains("+4711.123s", text);
     }
+
+    [Fact]
+    public void CtrlC_StopsALongRead_AndKeepsWhatWasFound()
+    {
+        // A long log: the fixture's reports repeated with ordinary lines between them.
+        string one = File.ReadAllText(Path.Combine(Dir, "two-warnings.log"));
+        string big = Path.Combine(Path.GetTempPath(), $"kd-oops-stop-{Environment.ProcessId}.log");
+        try
+        {
+            using (var w = new StreamWriter(big))
+                for (int i = 0; i < 4000; i++) { w.Write(one); for (int k = 0; k < 30; k++) w.WriteLine($"[ 9.{k:D6}] ordinary message {k}"); }
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var r = PsRunner.RunAndStop($"Get-KernelOops -Path '{big}'", TimeSpan.FromMilliseconds(400));
+            sw.Stop();
+            Assert.Null(r.Terminating);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"stop took {sw.Elapsed}");
+            Assert.True(r.Output.Count < 4000 * 3, "the read ran to the end instead of stopping");
+        }
+        finally { File.Delete(big); }
+    }
 }
