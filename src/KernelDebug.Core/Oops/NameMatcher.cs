@@ -17,8 +17,12 @@ internal sealed class NameMatcher
     private readonly HashSet<string> _exact;
     private readonly Regex? _rest;
 
-    public NameMatcher(IEnumerable<string> patterns)
+    private readonly NameMatcher? _base;
+
+    /// <summary>A matcher for <paramref name="patterns"/> on top of <paramref name="baseMatcher"/> (shared, built once).</summary>
+    public NameMatcher(IEnumerable<string> patterns, NameMatcher? baseMatcher = null, bool compiled = false)
     {
+        _base = baseMatcher;
         var anywhere = new List<string>();
         var prefixes = new List<string>();
         var suffixes = new List<string>();
@@ -41,11 +45,14 @@ internal sealed class NameMatcher
         _anywhere = anywhere.Count > 0 ? SearchValues.Create(anywhere.ToArray(), StringComparison.Ordinal) : null;
         _prefixes = prefixes.ToArray();
         _suffixes = suffixes.ToArray();
-        _rest = rest.Count > 0 ? new Regex(string.Join("|", rest), RegexOptions.CultureInvariant, OopsRegex.Timeout) : null;
+        _rest = rest.Count > 0
+            ? new Regex(string.Join("|", rest), RegexOptions.CultureInvariant | (compiled ? RegexOptions.Compiled : RegexOptions.None), OopsRegex.Timeout)
+            : null;
     }
 
     public bool IsMatch(string name)
     {
+        if (_base is not null && _base.IsMatch(name)) return true;
         if (_exact.Contains(name)) return true;
         if (_anywhere is not null && name.AsSpan().IndexOfAny(_anywhere) >= 0) return true;
         foreach (var p in _prefixes) if (name.StartsWith(p, StringComparison.Ordinal)) return true;

@@ -203,7 +203,7 @@ internal static class OopsAnalyzer
         return Hash(sb.ToString());
     }
 
-    private static readonly NameMatcher CommonSkip = new(OopsFormats.CommonSkip.Concat(["^entry_SYSCALL", "^do_syscall", "^ret_from_fork", "^kthread$", "^asm_"]));
+    private static readonly NameMatcher CommonSkip = new(["^entry_SYSCALL", "^do_syscall", "^ret_from_fork", "^kthread$", "^asm_"], OopsFormats.CommonSkipMatcher);
 
     private static string Hash(string s) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s)))[..16];
 }

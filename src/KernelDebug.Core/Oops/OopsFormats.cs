@@ -146,6 +146,9 @@ internal static class OopsFormats
         "dput", "mark_buffer_dirty", "rust_begin_unwind",
     ];
 
+    /// <summary>The common skip list, built once (its few real regexes compiled: every frame of every report meets them).</summary>
+    public static readonly NameMatcher CommonSkipMatcher = new(CommonSkip, compiled: true);
+
     /// <summary>Syscall and wrapper prefixes: the same call is named differently per arch and kernel version.</summary>
     public static readonly string[] StripPrefixes =
     [
@@ -575,7 +578,7 @@ internal static class OopsFormats
                 {
                     s.P1 = CompileParts(s.Parts);
                     s.P2 = s.Parts2 is null ? null : CompileParts(s.Parts2);
-                    s.SkipRe = new NameMatcher(CommonSkip.Concat(s.Skip));
+                    s.SkipRe = new NameMatcher(s.Skip, CommonSkipMatcher);
                 }
             }
         }
