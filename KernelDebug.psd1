@@ -16,6 +16,7 @@
         'formats/Hardware.format.ps1xml'
         'formats/Tracing.format.ps1xml'
         'formats/Kmsg.format.ps1xml'
+        'formats/Oops.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -51,6 +52,7 @@
         'Get-FtraceEvent'
         'Get-KernelMessage'
         'Get-KernelOomEvent'
+        'Get-KernelOops'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,124 @@
+using System.Text;
+using KernelDebug.Core.Oops;
+using OopsDescription = KernelDebug.Core.Oops.OopsDescription;
+using KernelDebug.TestSupport;
+using Xunit;
+
+namespace KernelDebug.Core.Tests.Oops;
+
+/// <summary>
+/// Scores the parser on syzkaller's public crash corpus (development split in ../shared/fixtures/oops/syzkaller)
+/// and asserts floors just below the reached score: floors only go up.
+/// Set KERNELDEBUG_OOPS_CORPUS to score another folder of cases in the same format (floors are then not asserted).
+/// </summary>
+public sealed class OopsCorpusTests(ITestOutputHelper output)
+{
+    // Floors: just below what the parser reaches on the development split. Raise them, never lower them.
+    private const double DetectionFloor = 0.995;
+    private const double CategoryFloor = 0.995;
+    private const double FrameFloor = 0.995;
+    private const double TitleFloor = 0.995;
+    private const double AltFloor = 0.995;
+    private const double CorruptedPrecisionFloor = 0.99;
+    private const double CorruptedRecallFloor = 0.99;
+    private const double PanickedFloor = 0.99;   // ours is per report: a panic after later reports is theirs, not the first one's
+
+    private sealed class Tally
+    {
+        public int N, Ok;
+        public void Add(bool ok) { N++; if (ok) Ok++; }
+        public double Rate => N == 0 ? 1 : (double)Ok / N;
+        public override string ToString() => $"{Rate * 100,6:F1} % ({Ok}/{N})";
+    }
+
+    [Fact]
+    public void CorpusScore()
+    {
+        string dir = Environment.GetEnvironmentVariable("KERNELDEBUG_OOPS_CORPUS") is { Length: > 0 } env
+            ? env : Path.Combine(TestPaths.SharedFixtures, "oops", "syzkaller");
+        bool development = Environment.GetEnvironmentVariable("KERNELDEBUG_OOPS_CORPUS") is not { Length: > 0 };
+        if (!Directory.Exists(dir)) Assert.Skip($"crash corpus not found at {dir}");
+        var files = Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).Contains('.')).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        Assert.NotEmpty(files);
+
+        Tally detection = new(), category = new(), frame = new(), title = new(), alt = new(), panicked = new();
+        var perKind = new SortedDictionary<string, (Tally Title, Tally Frame)>(StringComparer.Ordinal);
+        int tp = 0, fp = 0, fn = 0;
+        var perType = new SortedDictionary<string, (Tally Detect, Tally Title, Tally Frame)>(StringComparer.Ordinal);
+        var misses = new StringBuilder();
+        foreach (var path in files)
+        {
+            var c = CorpusCase.Load(path);
+            KernelOops? got = null;
+            var ex = Record.Exception(() => got = KernelOopsParser.Parse(ConsoleText.Split(c.Log, c.Name)).MinBy(o => o.StartLine));
+            Assert.Null(ex);
+            detection.Add(c.HasCrash == (got is not null));
+            string typeKey = c.HasCrash ? c.Type ?? "(none)" : "(no crash)";
+            if (!perType.TryGetValue(typeKey, out var pt)) perType[typeKey] = pt = (new Tally(), new Tally(), new Tally());
+            pt.Detect.Add(c.HasCrash == (got is not null));
+            if (!c.HasCrash)
+            {
+                if (got is not null) misses.AppendLine($"{c.Name}: no crash expected, got '{got.Title}'");
+                continue;
+            }
+            bool titleOk = got?.Title == c.Title;
+            title.Add(titleOk);
+            pt.Title.Add(titleOk);
+            panicked.Add(got is not null && got.Panicked == c.Panicked);
+            string kindKey = got?.Kind.ToString() ?? "(not found)";
+            if (!perKind.TryGetValue(kindKey, out var pk)) perKind[kindKey] = pk = (new Tally(), new Tally());
+            pk.Title.Add(titleOk);
+            category.Add(got is not null && got.Category == c.Type);
+            string? expectFrame = c.Frame ?? OopsDescription.FrameFromTitle(c.Title);
+            if (expectFrame is not null)
+            {
+                bool ok = got?.GuiltyFrame == expectFrame;
+                frame.Add(ok);
+                pt.Frame.Add(ok);
+                pk.Frame.Add(ok);
+            }
+            var gotAlt = got?.AltTitles ?? [];
+            alt.Add(c.Alt.ToHashSet().SetEquals(gotAlt));
+            bool gotCorrupted = got?.Corrupted ?? false;
+            if (gotCorrupted && c.Corrupted) tp++;
+            else if (gotCorrupted) fp++;
+            else if (c.Corrupted) fn++;
+            if (!titleOk || got?.Category != c.Type || gotCorrupted != c.Corrupted)
+                misses.AppendLine($"{c.Name}: want '{c.Title}' [{c.Type}] corrupted={c.Corrupted}; got '{got?.Title}' [{got?.Category}] corrupted={gotCorrupted} ({got?.CorruptedReason})");
+        }
+        double precision = tp + fp == 0 ? 1 : (double)tp / (tp + fp);
+        double recall = tp + fn == 0 ? 1 : (double)tp / (tp + fn);
+
+        var sb = new StringBuilder();
+        sb.AppendLine($"Crash-report corpus: {dir} ({files.Length} cases)");
+        sb.AppendLine($"  detection          {detection}");
+        sb.AppendLine($"  kind (TYPE)        {category}");
+        sb.AppendLine($"  guilty frame       {frame}");
+        sb.AppendLine($"  exact title        {title}");
+        sb.AppendLine($"  alt titles         {alt}");
+        sb.AppendLine($"  panicked           {panicked}");
+        sb.AppendLine($"  corrupted precision {precision * 100,5:F1} % (tp {tp}, fp {fp})");
+        sb.AppendLine($"  corrupted recall    {recall * 100,5:F1} % (tp {tp}, fn {fn})");
+        sb.AppendLine("  per expected TYPE:                 detection       exact title     guilty frame");
+        foreach (var (k, v) in perType)
+            sb.AppendLine($"    {k,-32} {v.Detect,-16}{v.Title,-16}{v.Frame}");
+        sb.AppendLine("  per parsed Kind:                   exact title     guilty frame");
+        foreach (var (k, v) in perKind)
+            sb.AppendLine($"    {k,-32} {v.Title,-16}{v.Frame}");
+        string report = sb.ToString();
+        output.WriteLine(report);
+        Directory.CreateDirectory(Path.Combine(TestPaths.RepoRoot, "out"));
+        File.WriteAllText(Path.Combine(TestPaths.RepoRoot, "out", "oops-corpus-score.txt"), report);
+        File.WriteAllText(Path.Combine(TestPaths.RepoRoot, "out", "oops-corpus-mismatches.txt"), misses.ToString());
+
+        if (!development) return;
+        Assert.True(detection.Rate >= DetectionFloor, $"detection {detection} below floor {DetectionFloor}");
+        Assert.True(category.Rate >= CategoryFloor, $"kind {category} below floor {CategoryFloor}");
+        Assert.True(frame.Rate >= FrameFloor, $"guilty frame {frame} below floor {FrameFloor}");
+        Assert.True(title.Rate >= TitleFloor, $"title {title} below floor {TitleFloor}");
+        Assert.True(alt.Rate >= AltFloor, $"alt titles {alt} below floor {AltFloor}");
+        Assert.True(precision >= CorruptedPrecisionFloor, $"corrupted precision {precision} below floor");
+        Assert.True(recall >= CorruptedRecallFloor, $"corrupted recall {recall} below floor");
+        Assert.True(panicked.Rate >= PanickedFloor, $"panicked {panicked} below floor {PanickedFloor}");
+    }
+}
