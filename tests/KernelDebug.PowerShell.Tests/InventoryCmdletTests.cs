@@ -44,3 +44,19 @@ public class InventoryCmdletTests
         Assert.Equal(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), r.StdOut.Trim());
     }
 }
+
+public class PumpTests
+{
+    [Fact]
+    public void PumpPerPipelineRecord_DoesNotTripTheStopToken()
+    {
+        // Get-KernelOops pumps once per piped file: every file must be read, not only the first.
+        string dir = TestPaths.Fixture("oops");
+        var files = Directory.GetFiles(dir, "*.log");
+        Assert.True(files.Length >= 2);
+        var r = PsRunner.Run("$files | Get-Item | Get-KernelOops", new Dictionary<string, object?> { ["files"] = files });
+        Assert.Null(r.Terminating);
+        var sources = r.Objects<KernelDebug.Core.Oops.KernelOops>().Select(o => Path.GetFileName(o.Source)).Distinct().Count();
+        Assert.Equal(files.Length, sources);
+    }
+}

@@ -14,9 +14,35 @@ public readonly record struct ConsolePrefix(KernelLogLevel? Level, KernelLogFaci
     /// <summary>
     /// Parses the prefixes at the start of a line. Any of them may be missing; a line with none returns
     /// <c>TextStart = 0</c>. One space after the last prefix belongs to the prefix; further indentation
-    /// (stack frames) stays in the text.
+    /// (stack frames) stays in the text. Serial-console noise in front of the prefix — a login prompt
+    /// (<c>host login: </c>) or <c>** N printk messages dropped ** </c> — is skipped when a prefix follows it.
     /// </summary>
     public static ConsolePrefix Parse(ReadOnlySpan<char> line)
+    {
+        var p = ParseAt(line);
+        if (p.TextStart > 0) return p;
+        int skip = ConsoleNoise(line);
+        if (skip == 0) return p;
+        var q = ParseAt(line[skip..]);
+        return q.TextStart > 0 ? q with { TextStart = q.TextStart + skip } : p;
+    }
+
+    // Serial consoles mix user-space output (a login prompt) and printk's own drop notices into the line before the
+    // kernel's prefix.
+    private static int ConsoleNoise(ReadOnlySpan<char> line)
+    {
+        int i = 0;
+        if (line.StartsWith("** "))
+        {
+            int end = line[3..].IndexOf(" ** ");
+            if (end >= 0 && line[3..(3 + end)].EndsWith("printk messages dropped")) i = 3 + end + 4;
+        }
+        int login = line[i..].IndexOf(" login: ");
+        if (login >= 0 && i + login + 8 < line.Length && line[i + login + 8] is '[' or '<') i += login + 8;
+        return i;
+    }
+
+    private static ConsolePrefix ParseAt(ReadOnlySpan<char> line)
     {
         int i = 0;
         KernelLogLevel? level = null;

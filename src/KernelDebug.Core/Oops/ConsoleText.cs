@@ -28,13 +28,10 @@ public static class ConsoleText
     public static KernelMessage ToMessage(string line, string? source, int lineNumber)
     {
         if (line.Contains('\r')) line = line.Replace("\r", "");
-        var span = line.AsSpan();
-        int skip = ConsoleNoise(span);
-        var p = ConsolePrefix.Parse(span[skip..]);
-        if (p.TextStart == 0 && skip > 0) skip = 0;   // the noise was not before a prefix after all
+        var p = ConsolePrefix.Parse(line);
         return new KernelMessage
         {
-            Text = line[(skip + p.TextStart)..],
+            Text = line[p.TextStart..],
             Uptime = p.Uptime,
             Level = p.Level,
             Facility = p.Facility,
@@ -43,20 +40,5 @@ public static class ConsoleText
             Source = source,
             LineNumber = lineNumber,
         };
-    }
-
-    // Serial consoles mix in "** 5 printk messages dropped ** " and a login prompt ("host login: ")
-    // before the kernel's own prefix.
-    private static int ConsoleNoise(ReadOnlySpan<char> line)
-    {
-        int i = 0;
-        if (line.StartsWith("** "))
-        {
-            int end = line[3..].IndexOf(" ** ");
-            if (end >= 0 && line[3..(3 + end)].EndsWith("printk messages dropped")) i = 3 + end + 4;
-        }
-        int login = line[i..].IndexOf(" login: ");
-        if (login >= 0 && i + login + 8 < line.Length && line[i + login + 8] is '[' or '<') i += login + 8;
-        return i;
     }
 }

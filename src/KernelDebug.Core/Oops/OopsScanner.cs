@@ -168,8 +168,26 @@ public static class KernelOopsParser
     {
         var scanner = new OopsScanner(ctx);
         foreach (var m in messages)
-            foreach (var o in scanner.Push(m))
+        {
+            // Log readers join the unprefixed lines that follow a message (other writers on the console, or a
+            // record's own extra lines) with '\n': the scanner works line by line, and a joined line carries no
+            // prefix of its own, just as it stood in the log.
+            if (m?.Text is { } text && text.Contains('\n'))
+            {
+                int i = 0;
+                foreach (var part in text.Split('\n'))
+                {
+                    var line = i == 0 ? m with { Text = part }
+                        : m with { Text = part, LineNumber = m.LineNumber + i, Uptime = null, Time = null, ThreadId = null, CpuId = null };
+                    foreach (var o in scanner.Push(line))
+                        yield return o;
+                    i++;
+                }
+                continue;
+            }
+            foreach (var o in scanner.Push(m!))
                 yield return o;
+        }
         foreach (var o in scanner.Complete())
             yield return o;
     }

@@ -106,6 +106,7 @@ public abstract class KernelCmdlet : PSCmdlet
             finally { channel.Writer.TryComplete(); }
         });
         var reader = channel.Reader;
+        bool drained = false;
         try
         {
             while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
@@ -122,10 +123,18 @@ public abstract class KernelCmdlet : PSCmdlet
                     }
                 }
             }
+            drained = true;
         }
         finally
         {
-            if (!task.IsCompleted)
+            if (drained)
+            {
+                // The producer completed the channel; its task finishes a moment later. Only an abnormal exit
+                // (the pipeline stopped downstream, a write failed) may cancel it: a normal end must not trip the
+                // stop token, or a later Pump of the same cmdlet would start out cancelled.
+                task.Wait();
+            }
+            else if (!task.IsCompleted)
             {
                 _stopping.Cancel();
                 // Drain so a producer blocked on a full queue can observe cancellation and finish.

@@ -7,18 +7,15 @@ using KernelDebug.Core.Parsing;
 namespace KernelDebug.PowerShell.Oops;
 
 /// <summary>
-/// Where Get-KernelOops gets its messages. Kept apart so that the kernel-log readers (format detection,
-/// /dev/kmsg) replace these two bodies and nothing else.
+/// Where Get-KernelOops gets its messages: the kernel-log readers (per-file format detection, /dev/kmsg or a
+/// snapshot's dev/kmsg), the same ones Get-KernelMessage uses.
 /// </summary>
 internal static class OopsMessageSources
 {
     /// <summary>Messages of a log file.</summary>
-    public static IEnumerable<KernelMessage> ReadFile(string path, ParseContext ctx) =>
-        ConsoleText.Read(File.OpenText(path), path);   // at merge: KernelLog.ReadFile(path, ctx)
+    public static IEnumerable<KernelMessage> ReadFile(string path, ParseContext ctx) => KernelLog.ReadFile(path, ctx);
 
     /// <summary>Messages of the running kernel.</summary>
     public static IEnumerable<KernelMessage> ReadLive(KernelRoot root, ParseContext ctx) =>
-        throw KernelErrors.FeatureMissing("KernelLogReaderUnavailable", "a live kernel log reader in this build",
-            "Pipe messages in (Get-KernelMessage | Get-KernelOops) or read a saved log with -Path, e.g. Get-KernelOops -Path /var/log/kern.log.",
-            root.Resolve("dev/kmsg"));   // at merge: the /dev/kmsg reader
+        KernelLog.ReadDevice(root, ctx, follow: false, CancellationToken.None);
 }

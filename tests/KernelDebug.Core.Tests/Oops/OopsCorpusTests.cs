@@ -31,6 +31,37 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         public override string ToString() => $"{Rate * 100,6:F1} % ({Ok}/{N})";
     }
 
+    /// <summary>
+    /// The product path: each log as a file read by the kernel-log readers (format detection, continuation lines)
+    /// that Get-KernelOops -Path uses, must title as well as the raw console path the score above measures.
+    /// </summary>
+    [Fact]
+    public void CorpusTitles_ThroughTheLogFileReader()
+    {
+        string dir = Path.Combine(TestPaths.SharedFixtures, "oops", "syzkaller");
+        if (!Directory.Exists(dir)) Assert.Skip($"crash corpus not found at {dir}");
+        string tmp = Directory.CreateTempSubdirectory("kd-corpus-").FullName;
+        try
+        {
+            Tally title = new();
+            var misses = new StringBuilder();
+            foreach (var path in Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).Contains('.')))
+            {
+                var c = CorpusCase.Load(path);
+                string file = Path.Combine(tmp, c.Name + ".log");
+                File.WriteAllText(file, c.Log);
+                var got = KernelOopsParser.Parse(Kmsg.KernelLog.ReadFile(file, new Parsing.ParseContext(file))).MinBy(o => o.StartLine);
+                bool ok = (got?.Title ?? "") == (c.HasCrash ? c.Title : "");
+                title.Add(ok);
+                if (!ok) misses.AppendLine($"{c.Name}: expected '{c.Title}', got '{got?.Title}'");
+            }
+            output.WriteLine($"exact title through KernelLog.ReadFile: {title}");
+            output.WriteLine(misses.ToString());
+            Assert.True(title.Rate >= TitleFloor, $"{title}\n{misses}");
+        }
+        finally { Directory.Delete(tmp, true); }
+    }
+
     [Fact]
     public void CorpusScore()
     {
