@@ -188,3 +188,104 @@ public class HealthAreaCheckTests
         finally { stop.Cancel(); burner.Join(); }
     }
 }
+
+public class HealthLogCheckTests
+{
+    // A snapshot whose kernel log (dev/kmsg, raw records) holds a global OOM kill, a segfault loop and a panicking BUG.
+    private static FixtureTree CrashedMachine(bool withCrash = true, int segfaults = 25)
+    {
+        var lines = new List<(int Level, double Uptime, string Text)>();
+        foreach (var l in File.ReadAllLines(TestPaths.Fixture("kmsg", "oom-global.txt")))
+        {
+            var p = Kmsg.ConsolePrefix.Parse(l);
+            if (p.Uptime is { } u) lines.Add((6, u.TotalSeconds, l[p.TextStart..]));
+        }
+        for (int i = 0; i < segfaults; i++)
+            lines.Add((6, 1300 + i, $"crashy[{4000 + i}]: segfault at 0 ip 000055d0c0ffee00 sp 00007ffd12345678 error 4 in crashy[55d0c0ffe000+1000]"));
+        if (withCrash)
+            foreach (var t in new[]
+                     {
+                         "BUG: kernel NULL pointer dereference, address: 0000000000000008",
+                         "#PF: supervisor read access in kernel mode",
+                         "Oops: 0000 [#1] PREEMPT SMP NOPTI",
+                         "CPU: 1 PID: 77 Comm: kworker/1:1 Not tainted 6.1.0 #1",
+                         "RIP: 0010:blk_mq_dispatch_rq_list+0x1a/0x600",
+                         "Call Trace:",
+                         " <TASK>",
+                         " blk_mq_dispatch_rq_list+0x1a/0x600",
+                         " __blk_mq_sched_dispatch_requests+0x99/0x170",
+                         " process_one_work+0x1e5/0x3b0",
+                         " </TASK>",
+                         "Kernel panic - not syncing: Fatal exception",
+                     })
+                lines.Add((0, 2000, t));
+        var sb = new System.Text.StringBuilder();
+        int seq = 1;
+        foreach (var (lvl, up, text) in lines) sb.Append($"{lvl},{seq++},{(long)(up * 1e6)},-;{text}\n");
+        return FixtureTree.Create().File("dev/kmsg", sb.ToString()).File("proc/stat", "cpu  1 1 1 1 1 1 1 1 1 1\nbtime 1732000000\n")
+            .File("proc/sys/kernel/hostname", "crashed\n");
+    }
+
+    private static KernelHealthFinding One(KernelRoot root, string id) =>
+        Assert.Single(HealthCheckRunner.Run(HealthChecks.All.Where(c => c.CheckId == id),
+            new HealthContext(root, new HealthThresholds(), TimeSpan.Zero, CancellationToken.None)));
+
+    [Fact]
+    public void CrashReports_PanicIsCritical()
+    {
+        using var tree = CrashedMachine();
+        var f = One(tree.Root, "KD1103");
+        Assert.Equal(HealthSeverity.Critical, f.Severity);
+        Assert.Contains("blk_mq_dispatch_rq_list", f.Message);
+        Assert.Single(f.Evidence.OfType<KernelDebug.Core.Oops.KernelOops>(), o => o.Panicked);
+    }
+
+    [Fact]
+    public void CrashReports_CleanLogIsOk()
+    {
+        using var tree = CrashedMachine(withCrash: false, segfaults: 0);
+        Assert.Equal(HealthSeverity.Ok, One(tree.Root, "KD1103").Severity);
+        Assert.Equal(HealthSeverity.Ok, One(tree.Root, "KD1203").Severity);
+    }
+
+    [Fact]
+    public void OomKill_MachineWideIsAnErrorNamingTheVictim()
+    {
+        using var tree = CrashedMachine();
+        var f = One(tree.Root, "KD1202");
+        Assert.Equal(HealthSeverity.Error, f.Severity);
+        Assert.Contains("stress-ng", f.Message);
+    }
+
+    [Fact]
+    public void Segfaults_AStormIsAWarning_AFewAreInfo()
+    {
+        using (var tree = CrashedMachine())
+        {
+            var f = One(tree.Root, "KD1203");
+            Assert.Equal(HealthSeverity.Warning, f.Severity);
+            Assert.Contains("crashy ×25", f.Message);
+        }
+        using (var tree = CrashedMachine(segfaults: 3))
+            Assert.Equal(HealthSeverity.Info, One(tree.Root, "KD1203").Severity);
+    }
+
+    [Fact]
+    public void LogErrors_CountsTheOriginToolsPatterns()
+    {
+        using var tree = CrashedMachine();
+        var f = One(tree.Root, "KD1201");
+        Assert.Contains("segfault 25", f.Message);
+        Assert.Contains("Out of memory", f.Message);
+        var chart = Assert.Single(f.Evidence.OfType<ReportChart>());
+        Assert.Contains(chart.Points, p => p.Label == "BUG" && p.Value == 1);
+    }
+
+    [Fact]
+    public void SnapshotWithoutLog_IsInfoNotACrash()
+    {
+        var f = One(FixtureTree.Open("inventory", "web1"), "KD1103");
+        Assert.Equal(HealthSeverity.Info, f.Severity);
+        Assert.Contains("could not be checked", f.Message);
+    }
+}

@@ -19,6 +19,7 @@ public static partial class HealthChecks
         // Each partial file of this class contributes the checks of its area.
         list.AddRange(ResourceChecks);
         list.AddRange(MemoryAreaChecks);
+        list.AddRange(LogChecks);
         return list.OrderBy(c => c.NeedsLive).ThenBy(c => c.CheckId, StringComparer.Ordinal).ToList();
     }
 
