@@ -140,14 +140,23 @@ public static partial class HealthChecks
             var t = ctx.Thresholds;
             var sev = HealthSeverity.Ok;
             var parts = new List<string>();
+            var advice = new List<string>();
             foreach (var r in readings)
             {
-                if (r.FullAvg10 is { } full && full >= t.PressureFullErrorPercent) sev = HealthSeverity.Error;
-                else if (r.SomeAvg10 >= t.PressureSomeWarningPercent && sev < HealthSeverity.Warning) sev = HealthSeverity.Warning;
+                bool full = r.FullAvg10 is { } f0 && f0 >= t.PressureFullErrorPercent;
+                bool some = r.SomeAvg10 >= t.PressureSomeWarningPercent;
+                if (full) sev = HealthSeverity.Error;
+                else if (some && sev < HealthSeverity.Warning) sev = HealthSeverity.Warning;
+                if (full || some)
+                    advice.Add(r.Resource switch
+                    {
+                        "memory" => "memory: Get-VmStat -Interval 00:00:05 (direct reclaim, allocation stalls) and Get-SlabCache -Top 10",
+                        "io" => "io: Measure-BlockIoLatency -ByDisk -Duration 00:00:10 and Get-BlockedTask",
+                        _ => "cpu: Get-CpuStat -Interval 00:00:05 -PerCpu and the busiest processes (Get-Process | Sort-Object CPU -Descending)",
+                    });
                 parts.Add($"{r.Resource} some {r.SomeAvg10:0.##} %" + (r.FullAvg10 is { } f ? $" full {f:0.##} %" : ""));
             }
-            string? rec = sev == HealthSeverity.Ok ? null
-                : "Memory pressure: Get-VmStat -Interval 00:00:05 (direct reclaim, allocstall); io: Measure-BlockIoLatency; cpu: Get-CpuStat -Interval 00:00:05 -PerCpu.";
+            string? rec = advice.Count == 0 ? null : "Tasks wait for " + string.Join("; ", advice) + ".";
             return [ctx.Finding(c, sev, "avg10: " + string.Join("; ", parts) + ".", rec, readings.Max(r => r.SomeAvg10), [.. readings])];
         });
 
