@@ -153,7 +153,7 @@ function Invoke-Test {
     $pesterOut = Join-Path $results 'pester.json'
     $runner = Join-Path $Root 'tests/pester/Invoke-PesterSuite.ps1'
     Invoke-Pwsh -File $runner -PesterManifest (Get-PesterManifest) `
-        -ModulePath $ModuleDir -TestPath (Join-Path $Root 'tests/pester') -ResultFile $pesterOut -Filter $TestFilter
+        -ModulePath $ModuleDir -TestPath ((Join-Path $Root 'tests/pester'), (Join-Path $Root 'examples/runbooks') -join [IO.Path]::PathSeparator) -ResultFile $pesterOut -Filter $TestFilter
     if (Test-Path $pesterOut) {
         $suites.Add((Get-Content $pesterOut -Raw | ConvertFrom-Json))
     }

@@ -3,6 +3,7 @@
 param(
     [Parameter(Mandatory)] [string] $PesterManifest,
     [Parameter(Mandatory)] [string] $ModulePath,
+    # Test folders, separated by the path separator (':'), since a child pwsh -File cannot take an array.
     [Parameter(Mandatory)] [string] $TestPath,
     [Parameter(Mandatory)] [string] $ResultFile,
     [string] $Filter
@@ -13,7 +14,7 @@ $env:KERNELDEBUG_MODULE = Join-Path $ModulePath 'KernelDebug.psd1'
 # As installed: the module folder is on PSModulePath, so Get-Help finds its about_ topics.
 $env:PSModulePath = (Split-Path $ModulePath) + [IO.Path]::PathSeparator + $env:PSModulePath
 $config = New-PesterConfiguration
-$config.Run.Path = $TestPath
+$config.Run.Path = $TestPath -split [IO.Path]::PathSeparator
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
 if ($Filter) { $config.Filter.FullName = "*$Filter*" }

@@ -66,6 +66,11 @@ internal sealed class OopsHeader
 /// The crash-report tables (data, not code): every kind the kernel prints, how it is titled and where its
 /// guilty frame is. Titles follow syzkaller's conventions so results compare with its public corpus.
 /// </summary>
+/// <remarks>
+/// Attribution: the title conventions, and many header and frame patterns here, follow the crash-format tables of
+/// syzkaller's pkg/report (https://github.com/google/syzkaller, Apache License 2.0, Copyright syzkaller project
+/// authors), studied and re-expressed in this project's own table layout.
+/// </remarks>
 internal static class OopsFormats
 {
     public const string Stack = "{{STACK}}";
