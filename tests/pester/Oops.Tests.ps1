@@ -47,7 +47,9 @@ Describe 'Get-KernelOops' {
 
     It 'reads the whole development corpus without an error' {
         $files = Get-ChildItem $Corpus -File | Where-Object Name -NotMatch '\.'
-        $reports = $files | Get-KernelOops -ErrorVariable errs
+        # Some cases hold binary console garbage: those lines are warned about (file and line) and skipped.
+        $reports = $files | Get-KernelOops -ErrorVariable errs -WarningAction SilentlyContinue -WarningVariable warns
+        @($warns).Count | Should -BeGreaterThan 0
         $errs | Should -BeNullOrEmpty
         @($reports).Count | Should -BeGreaterThan ($files.Count * 0.9)
     }
