@@ -55,6 +55,14 @@ public sealed class HealthContext
         return (T)v!;
     }
 
+    /// <summary>The check being run (set by <see cref="HealthCheckRunner"/>).</summary>
+    public HealthCheck? Current { get; internal set; }
+
+    /// <summary>Makes a finding of the check being run, with this host's name.</summary>
+    public KernelHealthFinding Finding(HealthSeverity severity, string message,
+        string? recommendation = null, double? value = null, params object[] evidence) =>
+        Finding(Current ?? throw new InvalidOperationException("No health check is running."), severity, message, recommendation, value, evidence);
+
     /// <summary>Makes a finding of <paramref name="check"/> with this host's name.</summary>
     public KernelHealthFinding Finding(HealthCheck check, HealthSeverity severity, string message,
         string? recommendation = null, double? value = null, params object[] evidence) => new()

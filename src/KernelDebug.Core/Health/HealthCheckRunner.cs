@@ -17,6 +17,7 @@ public static class HealthCheckRunner
                 continue;
             }
             List<KernelHealthFinding> findings;
+            ctx.Current = check;
             try
             {
                 findings = check.Run(ctx).ToList();

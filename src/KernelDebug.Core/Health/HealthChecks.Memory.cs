@@ -16,12 +16,11 @@ public static partial class HealthChecks
         "Information: whether a large cache is a problem depends on whether it grows (Get-SlabCache -Interval).",
         false, ctx =>
         {
-            var c = LargeSlabCaches;
             var caches = SlabReader.Read(ctx.Root, SlabDetail.None, ctx.Issues);
             var big = caches.Where(s => s.TotalBytes >= ctx.Thresholds.SlabCacheReportBytes).OrderByDescending(s => s.TotalBytes).ToList();
             var chart = new ReportChart("Largest slab caches", "bytes", "bar", big.Take(10).Select(s => new ChartPoint(s.Name, s.TotalBytes)).ToList());
             string top = string.Join(", ", big.Take(5).Select(s => $"{s.Name} {FormatBytes(s.TotalBytes)}"));
-            return [ctx.Finding(c, HealthSeverity.Info,
+            return [ctx.Finding(HealthSeverity.Info,
                 $"{big.Count} of {caches.Count} caches hold at least {FormatBytes(ctx.Thresholds.SlabCacheReportBytes)}" + (big.Count > 0 ? $": {top}." : "."),
                 value: big.Count, evidence: [.. big.Take(20), chart])];
         });
@@ -31,7 +30,6 @@ public static partial class HealthChecks
         "it is a warning. On the live system a task seen in D across two samples SampleInterval apart is reported with how long it was seen blocked.",
         false, ctx =>
         {
-            var c = BlockedTasks;
             var d = BlockedTaskReader.Read(ctx.Root, BlockedTaskReader.DefaultStates, null, ctx.Issues, out _);
             if (ctx.Root.IsLive && d.Count > 0)
             {
@@ -40,10 +38,10 @@ public static partial class HealthChecks
                 var again = BlockedTaskReader.Read(ctx.Root, BlockedTaskReader.DefaultStates, null, ctx.Issues, out _).Select(t => t.ThreadId).ToHashSet();
                 d = d.Where(t => again.Contains(t.ThreadId)).ToList();
             }
-            if (d.Count == 0) return [ctx.Finding(c, HealthSeverity.Ok, "No task is in uninterruptible sleep.", value: 0)];
+            if (d.Count == 0) return [ctx.Finding(HealthSeverity.Ok, "No task is in uninterruptible sleep.", value: 0)];
             string list = string.Join(", ", d.Take(5).Select(t => $"{t.Command}[{t.ThreadId}] in {t.WaitChannel ?? "?"}"));
             var sev = d.Count >= ctx.Thresholds.BlockedTaskWarningCount ? HealthSeverity.Warning : HealthSeverity.Info;
-            return [ctx.Finding(c, sev, $"{d.Count} task(s) in D state: {list}.",
+            return [ctx.Finding(sev, $"{d.Count} task(s) in D state: {list}.",
                 "Watch whether they stay: Get-BlockedTask -Interval 00:00:05 -Count 12; their stacks show the lock or I/O they wait for. " +
                 "For I/O, Measure-BlockIoLatency -ByDisk; for locks, Measure-LockContention.", d.Count, [.. d])];
         });
@@ -53,16 +51,15 @@ public static partial class HealthChecks
         "itself off after a first report (debug_locks=0 in /proc/lockdep_stats). Information: production kernels rightly lack both.",
         false, ctx =>
         {
-            var c = LockdepAvailability;
             string? stats = ctx.Root.TryReadText("proc/lockdep_stats", 1 << 20);
             if (stats is null)
-                return [ctx.Finding(c, HealthSeverity.Info, "Lockdep is not built into this kernel, so lock-order problems are not detected.",
+                return [ctx.Finding(HealthSeverity.Info, "Lockdep is not built into this kernel, so lock-order problems are not detected.",
                     "On a test kernel: CONFIG_PROVE_LOCKING=y (and CONFIG_LOCK_STAT=y for Get-LockStat). On production, Measure-LockContention uses the lock tracepoints instead.")];
             bool off = stats.Contains("debug_locks:") && stats.Split('\n').Any(l => l.Trim().StartsWith("debug_locks:") && l.Trim().EndsWith(" 0"));
             return off
-                ? [ctx.Finding(c, HealthSeverity.Warning, "Lockdep is built in but has switched itself off (debug_locks: 0) after an earlier report.",
+                ? [ctx.Finding(HealthSeverity.Warning, "Lockdep is built in but has switched itself off (debug_locks: 0) after an earlier report.",
                     "Find that report: Get-KernelOops -Kind Lockdep. Lockdep stays off until reboot.")]
-                : [ctx.Finding(c, HealthSeverity.Ok, "Lockdep is built in and active.")];
+                : [ctx.Finding(HealthSeverity.Ok, "Lockdep is built in and active.")];
         });
 
     internal static readonly HealthCheck EdacErrors = new("KD1602", HealthArea.Hardware, "EDAC memory errors",
@@ -70,23 +67,22 @@ public static partial class HealthChecks
         "errors at or above EdacCorrectedWarningCount (100, the origin tool's limit) are a warning, naming the DIMM to replace.",
         false, ctx =>
         {
-            var c = EdacErrors;
             IReadOnlyList<EdacMemoryController> mcs;
             try { mcs = EdacSysfs.Read(ctx.Root, ctx.Issues); }
             catch (KernelDebugException e) when (e.ErrorId == "EdacUnavailable")
             {
-                return [ctx.Finding(c, HealthSeverity.Info, "EDAC is not available, so memory errors are not counted here.", e.Remedy)];
+                return [ctx.Finding(HealthSeverity.Info, "EDAC is not available, so memory errors are not counted here.", e.Remedy)];
             }
             long ue = mcs.Sum(m => m.UncorrectedErrors), ce = mcs.Sum(m => m.CorrectedErrors);
             var worst = mcs.SelectMany(m => m.Dimms).OrderByDescending(d => d.UncorrectedErrors).ThenByDescending(d => d.CorrectedErrors).FirstOrDefault();
             string where = worst is null || worst.CorrectedErrors + worst.UncorrectedErrors == 0 ? "" : $" Most on {worst.Label ?? worst.Name} ({worst.Controller}).";
             if (ue > 0)
-                return [ctx.Finding(c, HealthSeverity.Critical, $"{ue} uncorrected and {ce} corrected memory errors.{where}",
+                return [ctx.Finding(HealthSeverity.Critical, $"{ue} uncorrected and {ce} corrected memory errors.{where}",
                     "Uncorrected memory errors corrupt data: replace the DIMM named by Get-EdacError | Sort-Object UncorrectedErrors -Descending.", ue, [.. mcs])];
             if (ce >= ctx.Thresholds.EdacCorrectedWarningCount)
-                return [ctx.Finding(c, HealthSeverity.Warning, $"{ce} corrected memory errors.{where}",
+                return [ctx.Finding(HealthSeverity.Warning, $"{ce} corrected memory errors.{where}",
                     "A DIMM with a rising corrected count often fails next: Get-EdacError -Interval 00:10:00 and plan its replacement.", ce, [.. mcs])];
-            return [ctx.Finding(c, HealthSeverity.Ok, $"{mcs.Count} memory controller(s), {ce} corrected, no uncorrected errors.", value: ce, evidence: [.. mcs])];
+            return [ctx.Finding(HealthSeverity.Ok, $"{mcs.Count} memory controller(s), {ce} corrected, no uncorrected errors.", value: ce, evidence: [.. mcs])];
         });
 
     internal static readonly HealthCheck MachineCheckCounts = new("KD1601", HealthArea.Hardware, "Machine checks",
@@ -94,15 +90,14 @@ public static partial class HealthChecks
         "and the taint flag M. Any is a warning (hardware reported an error).",
         false, ctx =>
         {
-            var c = MachineCheckCounts;
             bool present = ctx.Root.DirectoryExists("sys/devices/system/machinecheck");
             bool tainted = ctx.Info.Taint?.Letters.Contains('M') == true;
             if (!present && !tainted)
-                return [ctx.Finding(c, HealthSeverity.Info, "This kernel has no machine-check support (no /sys/devices/system/machinecheck), so hardware errors are not reported here.",
+                return [ctx.Finding(HealthSeverity.Info, "This kernel has no machine-check support (no /sys/devices/system/machinecheck), so hardware errors are not reported here.",
                     "Bare-metal x86 kernels need CONFIG_X86_MCE=y; read records with Get-MachineCheck.")];
             return tainted
-                ? [ctx.Finding(c, HealthSeverity.Warning, "The kernel is tainted M: a CPU reported a machine check since boot.",
+                ? [ctx.Finding(HealthSeverity.Warning, "The kernel is tainted M: a CPU reported a machine check since boot.",
                     "Read the records: Get-MachineCheck | Format-List; rasdaemon or the vendor's tools map them to a part.")]
-                : [ctx.Finding(c, HealthSeverity.Ok, "No machine check has been reported since boot.")];
+                : [ctx.Finding(HealthSeverity.Ok, "No machine check has been reported since boot.")];
         });
 }

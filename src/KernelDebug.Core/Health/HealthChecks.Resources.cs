@@ -20,14 +20,13 @@ public static partial class HealthChecks
         "each missing one. Information only: production kernels rightly lack most of them; KFENCE is the one cheap enough to recommend everywhere.",
         false, ctx =>
         {
-            var c = DebugFeatures;
             var caps = Capabilities(ctx);
             var probed = DebugFeatureNames.Select(caps.Probe).ToList();
             var missing = probed.Where(p => !p.Available).ToList();
             string have = string.Join(", ", probed.Where(p => p.Available).Select(p => p.Name));
             string lack = string.Join(", ", missing.Select(p => p.Name));
             string? rec = missing.Count == 0 ? null : string.Join(" ", missing.Where(m => m.Remedy is not null).Select(m => $"{m.Name}: {m.Remedy}"));
-            return [ctx.Finding(c, HealthSeverity.Info,
+            return [ctx.Finding(HealthSeverity.Info,
                 $"Available: {(have.Length == 0 ? "none" : have)}. Missing: {(lack.Length == 0 ? "none" : lack)}.", rec, probed.Count - missing.Count, [.. probed])];
         });
 
@@ -36,17 +35,16 @@ public static partial class HealthChecks
         "MemoryCriticalPercent (90 %). The origin tool warned only above 90 %.",
         false, ctx =>
         {
-            var c = MemoryUsage;
             var m = Memory(ctx);
             if (m.UsedPercent is not { } used || m.MemTotal is not { } total)
-                return [ctx.Finding(c, HealthSeverity.Info, "MemTotal/MemAvailable are not in /proc/meminfo.", evidence: m)];
+                return [ctx.Finding(HealthSeverity.Info, "MemTotal/MemAvailable are not in /proc/meminfo.", evidence: m)];
             var t = ctx.Thresholds;
             var sev = used >= t.MemoryCriticalPercent ? HealthSeverity.Critical : used >= t.MemoryWarningPercent ? HealthSeverity.Warning : HealthSeverity.Ok;
             string msg = $"{used:0.0} % of {FormatBytes(total)} used ({FormatBytes(m.MemAvailable)} available).";
             string? rec = sev == HealthSeverity.Ok ? null
                 : "Find the consumer: Get-Process | Sort-Object WorkingSet64 -Descending | Select-Object -First 10; for kernel memory " +
                   "Get-SlabCache | Sort-Object TotalBytes -Descending | Select-Object -First 10; watch growth with Get-SlabCache -Interval 00:00:10.";
-            return [ctx.Finding(c, sev, msg, rec, used, m, MemoryChart(m))];
+            return [ctx.Finding(sev, msg, rec, used, m, MemoryChart(m))];
         });
 
     internal static readonly HealthCheck SlabShare = new("KD1302", HealthArea.Memory, "Unreclaimable slab",
@@ -54,13 +52,12 @@ public static partial class HealthChecks
         "(10 %): a growing share is the signature of a kernel memory leak.",
         false, ctx =>
         {
-            var c = SlabShare;
             var m = Memory(ctx);
             if (m.SlabUnreclaimable is not { } un || m.MemTotal is not { } total || total == 0)
-                return [ctx.Finding(c, HealthSeverity.Info, "SUnreclaim is not in /proc/meminfo.")];
+                return [ctx.Finding(HealthSeverity.Info, "SUnreclaim is not in /proc/meminfo.")];
             double pct = 100.0 * un / total;
             var sev = pct >= ctx.Thresholds.SlabUnreclaimableWarningPercent ? HealthSeverity.Warning : HealthSeverity.Ok;
-            return [ctx.Finding(c, sev, $"Unreclaimable slab is {FormatBytes(un)} ({pct:0.0} % of memory); reclaimable {FormatBytes(m.SlabReclaimable)}.",
+            return [ctx.Finding(sev, $"Unreclaimable slab is {FormatBytes(un)} ({pct:0.0} % of memory); reclaimable {FormatBytes(m.SlabReclaimable)}.",
                 sev == HealthSeverity.Ok ? null : "Find the growing cache with Get-SlabCache -Interval 00:00:30 -Count 4 and its allocation sites with Trace-KernelMemoryLeak.",
                 pct, m)];
         });
@@ -69,14 +66,13 @@ public static partial class HealthChecks
         "Swap used as a share of swap size; warning at SwapWarningPercent (50 %). No swap at all is information: the OOM killer is then the only answer to memory pressure.",
         false, ctx =>
         {
-            var c = Swap;
             var m = Memory(ctx);
             if (m.SwapTotal is null or 0)
-                return [ctx.Finding(c, HealthSeverity.Info, "No swap is configured: under memory pressure the OOM killer acts sooner.",
+                return [ctx.Finding(HealthSeverity.Info, "No swap is configured: under memory pressure the OOM killer acts sooner.",
                     "If workloads have cold anonymous memory, add swap (or zram: modprobe zram) so reclaim has somewhere to put it.", 0)];
             double pct = 100.0 * (m.SwapTotal.Value - (m.SwapFree ?? 0)) / m.SwapTotal.Value;
             var sev = pct >= ctx.Thresholds.SwapWarningPercent ? HealthSeverity.Warning : HealthSeverity.Ok;
-            return [ctx.Finding(c, sev, $"{pct:0.0} % of {FormatBytes(m.SwapTotal)} swap used.",
+            return [ctx.Finding(sev, $"{pct:0.0} % of {FormatBytes(m.SwapTotal)} swap used.",
                 sev == HealthSeverity.Ok ? null : "Swap in/out rates tell whether it hurts now: Get-VmStat -Interval 00:00:05 (pswpin/pswpout).", pct, m)];
         });
 
@@ -85,7 +81,6 @@ public static partial class HealthChecks
         "reaches CpuBusyWarningPercent (90 %), I/O wait IoWaitWarningPercent (20 %) or system time SystemTimeWarningPercent (30 %).",
         true, ctx =>
         {
-            var c = CpuUsage;
             ctx.Status?.Invoke($"Sampling CPU usage for {ctx.SampleInterval.TotalSeconds:0.#} s");
             var a = ProcStatReader.Read(ctx.Root, ctx.Issues);
             var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -103,13 +98,13 @@ public static partial class HealthChecks
             var chart = new ReportChart("CPU time over the sample", "percent", "bar",
                 [new("user", u.UserPercent), new("nice", u.NicePercent), new("system", u.SystemPercent), new("iowait", u.IoWaitPercent),
                  new("irq", u.IrqPercent), new("softirq", u.SoftIrqPercent), new("steal", u.StealPercent), new("idle", u.IdlePercent)]);
-            if (problems.Count == 0) return [ctx.Finding(c, HealthSeverity.Ok, msg, value: u.BusyPercent, evidence: [u, chart])];
+            if (problems.Count == 0) return [ctx.Finding(HealthSeverity.Ok, msg, value: u.BusyPercent, evidence: [u, chart])];
             string rec = u.IoWaitPercent >= t.IoWaitWarningPercent
                 ? "I/O wait: find the slow device with Measure-BlockIoLatency -Duration 00:00:10 -ByDisk and blocked tasks with Get-BlockedTask."
                 : u.SystemPercent >= t.SystemTimeWarningPercent
                     ? "System time: see which syscalls cost it with Measure-SyscallLatency -Duration 00:00:10 and where with Measure-KernelCpuProfile."
                     : "Busy: Get-Process | Sort-Object CPU -Descending | Select-Object -First 10; kernel side with Measure-KernelCpuProfile.";
-            return [ctx.Finding(c, HealthSeverity.Warning, msg + " High: " + string.Join(", ", problems) + ".", rec, u.BusyPercent, u, chart)];
+            return [ctx.Finding(HealthSeverity.Warning, msg + " High: " + string.Join(", ", problems) + ".", rec, u.BusyPercent, u, chart)];
         });
 
     internal static readonly HealthCheck LoadPerCpu = new("KD1402", HealthArea.Cpu, "Load per CPU",
@@ -117,13 +112,12 @@ public static partial class HealthChecks
         "warning at LoadPerCpuWarning (1.0), error at LoadPerCpuError (2.0). Load counts tasks in D state too, so high load with idle CPUs points at I/O or locks.",
         false, ctx =>
         {
-            var c = LoadPerCpu;
             var l = LoadAverageParser.Read(ctx.Root, ctx.Issues);
             if (l.Load1PerCpu is not { } per)
-                return [ctx.Finding(c, HealthSeverity.Info, $"Load {l.Load1:0.00}; the CPU count is unknown.", evidence: l)];
+                return [ctx.Finding(HealthSeverity.Info, $"Load {l.Load1:0.00}; the CPU count is unknown.", evidence: l)];
             var t = ctx.Thresholds;
             var sev = per >= t.LoadPerCpuError ? HealthSeverity.Error : per >= t.LoadPerCpuWarning ? HealthSeverity.Warning : HealthSeverity.Ok;
-            return [ctx.Finding(c, sev, $"Load {l.Load1:0.00} {l.Load5:0.00} {l.Load15:0.00} on {l.CpuCount} CPUs: {per:0.00} per CPU.",
+            return [ctx.Finding(sev, $"Load {l.Load1:0.00} {l.Load5:0.00} {l.Load15:0.00} on {l.CpuCount} CPUs: {per:0.00} per CPU.",
                 sev == HealthSeverity.Ok ? null : "Runnable or blocked? Compare Get-CpuStat -Interval 00:00:05 (busy) with Get-BlockedTask (D state) and Get-PressureStall.",
                 per, l)];
         });
@@ -133,10 +127,9 @@ public static partial class HealthChecks
         "PressureFullErrorPercent (5 %) an error — the share of time tasks could not run for want of the resource.",
         false, ctx =>
         {
-            var c = Pressure;
             var readings = PressureStallParser.Read(ctx.Root, ["cpu", "memory", "io"], null, ctx.Issues, _ => { });
             if (readings.Count == 0)
-                return [ctx.Finding(c, HealthSeverity.Info, "Pressure stall information is not available.", "Boot a kernel with CONFIG_PSI=y (and psi=1 if CONFIG_PSI_DEFAULT_DISABLED).")];
+                return [ctx.Finding(HealthSeverity.Info, "Pressure stall information is not available.", "Boot a kernel with CONFIG_PSI=y (and psi=1 if CONFIG_PSI_DEFAULT_DISABLED).")];
             var t = ctx.Thresholds;
             var sev = HealthSeverity.Ok;
             var parts = new List<string>();
@@ -157,7 +150,7 @@ public static partial class HealthChecks
                 parts.Add($"{r.Resource} some {r.SomeAvg10:0.##} %" + (r.FullAvg10 is { } f ? $" full {f:0.##} %" : ""));
             }
             string? rec = advice.Count == 0 ? null : "Tasks wait for " + string.Join("; ", advice) + ".";
-            return [ctx.Finding(c, sev, "avg10: " + string.Join("; ", parts) + ".", rec, readings.Max(r => r.SomeAvg10), [.. readings])];
+            return [ctx.Finding(sev, "avg10: " + string.Join("; ", parts) + ".", rec, readings.Max(r => r.SomeAvg10), [.. readings])];
         });
 
     internal static readonly HealthCheck TracingFacilities = new("KD1701", HealthArea.Tracing, "Tracing facilities",
@@ -165,12 +158,11 @@ public static partial class HealthChecks
         "(Measure-KernelFunction). A missing one is information with the mount command or CONFIG_ option that brings it.",
         false, ctx =>
         {
-            var c = TracingFacilities;
             var caps = Capabilities(ctx);
             var probed = new[] { "TraceFs", "Btf", "BpfSyscall", "BpfJit", "FunctionTracer" }.Select(caps.Probe).ToList();
             var missing = probed.Where(p => !p.Available).ToList();
-            if (missing.Count == 0) return [ctx.Finding(c, HealthSeverity.Ok, "tracefs, BTF, BPF with JIT and the function tracer are available.", evidence: [.. probed])];
-            return [ctx.Finding(c, HealthSeverity.Info,
+            if (missing.Count == 0) return [ctx.Finding(HealthSeverity.Ok, "tracefs, BTF, BPF with JIT and the function tracer are available.", evidence: [.. probed])];
+            return [ctx.Finding(HealthSeverity.Info,
                 "Not available: " + string.Join("; ", missing.Select(m => $"{m.Name} ({m.Reason})")) + ".",
                 string.Join(" ", missing.Where(m => m.Remedy is not null).Select(m => m.Remedy)), probed.Count - missing.Count, [.. probed])];
         });

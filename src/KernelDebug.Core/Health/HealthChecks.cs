@@ -28,10 +28,9 @@ public static partial class HealthChecks
         "L (soft lockup), M (machine check) and B (bad page) are warnings; P, O, E and other flags are information.",
         false, ctx =>
         {
-            var c = HealthChecks.Taint;
             var t = ctx.Info.Taint;
-            if (t is null) return [ctx.Finding(c, HealthSeverity.Info, "The taint value is not available.")];
-            if (!t.IsTainted) return [ctx.Finding(c, HealthSeverity.Ok, "The kernel is not tainted.", value: 0, evidence: t)];
+            if (t is null) return [ctx.Finding(HealthSeverity.Info, "The taint value is not available.")];
+            if (!t.IsTainted) return [ctx.Finding(HealthSeverity.Ok, "The kernel is not tainted.", value: 0, evidence: t)];
             var letters = t.Letters;
             var severity = letters.Contains('D') ? HealthSeverity.Error
                 : letters.IndexOfAny(['W', 'L', 'M', 'B']) >= 0 ? HealthSeverity.Warning
@@ -39,7 +38,7 @@ public static partial class HealthChecks
             string rec = letters.Contains('D') || letters.Contains('W')
                 ? "Find the report that tainted it: Get-KernelOops | Sort-Object Time | Select-Object -First 1 — taint flags stay set until reboot."
                 : "Taint from modules (P/O/E) limits what upstream will debug; list them with Get-Content /proc/modules.";
-            return [ctx.Finding(c, severity, $"The kernel is tainted: {string.Join("; ", t.Flags.Select(f => f.ToString()))}.", rec, t.Value, t)];
+            return [ctx.Finding(severity, $"The kernel is tainted: {string.Join("; ", t.Flags.Select(f => f.ToString()))}.", rec, t.Value, t)];
         });
 
     internal static readonly HealthCheck CrashDumpReadiness = new("KD1101", HealthArea.Crash, "Crash-dump readiness",
@@ -47,20 +46,19 @@ public static partial class HealthChecks
         "registered pstore backend. Neither is a warning: an intermittent panic would leave nothing to read.",
         false, ctx =>
         {
-            var c = HealthChecks.CrashDumpReadiness;
             var info = ctx.Info;
             bool kdump = info.CrashKernelLoaded == true;
             bool pstore = info.PstoreBackend is not null;
             if (kdump && pstore)
-                return [ctx.Finding(c, HealthSeverity.Ok, $"kdump is loaded ({FormatBytes(info.CrashKernelSize)} reserved) and pstore uses {info.PstoreBackend}.", evidence: info)];
+                return [ctx.Finding(HealthSeverity.Ok, $"kdump is loaded ({FormatBytes(info.CrashKernelSize)} reserved) and pstore uses {info.PstoreBackend}.", evidence: info)];
             if (kdump)
-                return [ctx.Finding(c, HealthSeverity.Ok, $"kdump is loaded ({FormatBytes(info.CrashKernelSize)} reserved); no pstore backend, so a panic that kdump cannot catch leaves no log.",
+                return [ctx.Finding(HealthSeverity.Ok, $"kdump is loaded ({FormatBytes(info.CrashKernelSize)} reserved); no pstore backend, so a panic that kdump cannot catch leaves no log.",
                     "Optionally add a pstore backend (efi_pstore on UEFI, or ramoops with CONFIG_PSTORE_RAM and a reserved region).", evidence: info)];
             if (pstore)
-                return [ctx.Finding(c, HealthSeverity.Info, $"Only pstore ({info.PstoreBackend}) keeps the panic log; there is no crash kernel for a full dump.",
+                return [ctx.Finding(HealthSeverity.Info, $"Only pstore ({info.PstoreBackend}) keeps the panic log; there is no crash kernel for a full dump.",
                     "For full dumps: boot with crashkernel=256M (CONFIG_KEXEC, CONFIG_CRASH_DUMP) and load it with kdump-tools (apt install kdump-tools).", evidence: info)];
             string why = info.CrashKernelLoaded is null ? "this kernel has no kexec support (no /sys/kernel/kexec_crash_loaded)" : "no crash kernel is loaded";
-            return [ctx.Finding(c, HealthSeverity.Warning,
+            return [ctx.Finding(HealthSeverity.Warning,
                 $"The next panic will leave no evidence: {why}, and no pstore backend is registered.",
                 "Enable kdump (CONFIG_KEXEC=y, CONFIG_CRASH_DUMP=y, boot with crashkernel=256M, apt install kdump-tools) or pstore " +
                 "(CONFIG_PSTORE with efi_pstore or ramoops), then read crashes with Get-KernelOops -Path /var/crash/*/dmesg* or /sys/fs/pstore/*.",
@@ -73,18 +71,17 @@ public static partial class HealthChecks
         "panic_on_oops=1 is a warning (the machine hangs at the panic instead of rebooting).",
         false, ctx =>
         {
-            var c = HealthChecks.PanicSettings;
             int? Read(string name) => ctx.Root.TryReadValue("proc/sys/kernel/" + name) is { } s && int.TryParse(s, out int v) ? v : null;
             var settings = new PanicSettingsReading(Read("panic"), Read("panic_on_oops"), Read("softlockup_panic"), Read("hung_task_panic"), Read("panic_on_warn"));
             var findings = new List<KernelHealthFinding>();
             if (ctx.Info.CrashKernelLoaded == true && settings.PanicOnOops == 0)
-                findings.Add(ctx.Finding(c, HealthSeverity.Warning, "kdump is loaded but kernel.panic_on_oops=0: an oops will not produce a dump.",
+                findings.Add(ctx.Finding(HealthSeverity.Warning, "kdump is loaded but kernel.panic_on_oops=0: an oops will not produce a dump.",
                     "sysctl -w kernel.panic_on_oops=1 (and persist it in /etc/sysctl.d/).", evidence: settings));
             if (settings.PanicOnOops == 1 && settings.Panic == 0)
-                findings.Add(ctx.Finding(c, HealthSeverity.Warning, "kernel.panic_on_oops=1 but kernel.panic=0: after an oops the machine stops and never reboots.",
+                findings.Add(ctx.Finding(HealthSeverity.Warning, "kernel.panic_on_oops=1 but kernel.panic=0: after an oops the machine stops and never reboots.",
                     "sysctl -w kernel.panic=10 to reboot 10 s after a panic.", evidence: settings));
             if (findings.Count == 0)
-                findings.Add(ctx.Finding(c, HealthSeverity.Ok, $"panic={Show(settings.Panic)} panic_on_oops={Show(settings.PanicOnOops)} softlockup_panic={Show(settings.SoftLockupPanic)} hung_task_panic={Show(settings.HungTaskPanic)} panic_on_warn={Show(settings.PanicOnWarn)}.", evidence: settings));
+                findings.Add(ctx.Finding(HealthSeverity.Ok, $"panic={Show(settings.Panic)} panic_on_oops={Show(settings.PanicOnOops)} softlockup_panic={Show(settings.SoftLockupPanic)} hung_task_panic={Show(settings.HungTaskPanic)} panic_on_warn={Show(settings.PanicOnWarn)}.", evidence: settings));
             return findings;
         });
 
@@ -93,15 +90,14 @@ public static partial class HealthChecks
         "so a task stuck in D state is reported in the log.",
         false, ctx =>
         {
-            var c = HealthChecks.HungTaskSettings;
             string? timeout = ctx.Root.TryReadValue("proc/sys/kernel/hung_task_timeout_secs");
             if (timeout is null)
-                return [ctx.Finding(c, HealthSeverity.Info, "The hung-task detector is not built into this kernel.",
+                return [ctx.Finding(HealthSeverity.Info, "The hung-task detector is not built into this kernel.",
                     "Build with CONFIG_DETECT_HUNG_TASK=y to have tasks blocked for more than 120 s reported; meanwhile use Get-BlockedTask -Interval.")];
             if (timeout == "0")
-                return [ctx.Finding(c, HealthSeverity.Warning, "The hung-task detector is disabled (kernel.hung_task_timeout_secs=0).",
+                return [ctx.Finding(HealthSeverity.Warning, "The hung-task detector is disabled (kernel.hung_task_timeout_secs=0).",
                     "sysctl -w kernel.hung_task_timeout_secs=120", 0)];
-            return [ctx.Finding(c, HealthSeverity.Ok, $"Tasks blocked for more than {timeout} s are reported.", value: double.TryParse(timeout, out var t) ? t : null)];
+            return [ctx.Finding(HealthSeverity.Ok, $"Tasks blocked for more than {timeout} s are reported.", value: double.TryParse(timeout, out var t) ? t : null)];
         });
 
     private static string Show(int? v) => v?.ToString() ?? "n/a";
