@@ -10,9 +10,13 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @(
         'formats/Inventory.format.ps1xml'
+        'formats/Bpf.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
+        'Measure-SyscallLatency'
+        'Get-BpfProgram'
+        'Format-Histogram'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

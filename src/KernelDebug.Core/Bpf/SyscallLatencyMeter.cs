@@ -58,7 +58,7 @@ public sealed class SyscallLatencyMeter : IDisposable
         _options = options;
         AttachMethod = method;
         _perProcessKeys = perProcessKeys;
-        _statsOn = session.EnableStatistics();
+        _statsOn = Environment.GetEnvironmentVariable("KD_NO_BPF_STATS") is null && session.EnableStatistics();
         (_lastRunTimeNs, _lastRunCountExit) = ReadRunStats();
         _intervalStart = DateTimeOffset.Now;
     }

@@ -24,6 +24,14 @@ struct {
 	__type(value, struct sl_start);
 } kd_sl_start SEC(".maps");
 
+/* tp_btf keeps the entry in task-local storage: no hashing, no delete per call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sl_start);
+} kd_sl_task SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -64,11 +72,9 @@ static __always_inline void stat_inc(__u32 idx)
 		(*v)++;
 }
 
-static __always_inline int on_enter(long id)
+/* True when the filters in .rodata want this call. */
+static __always_inline int wanted(__u32 tgid, long id)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-
 	if (targ_ntgids) {
 		int hit = 0;
 		for (int i = 0; i < SL_MAX_TGIDS; i++) {
@@ -88,11 +94,29 @@ static __always_inline int on_enter(long id)
 		if (!(targ_ids[id >> 6] & (1ULL << (id & 63))))
 			return 0;
 	}
+	return 1;
+}
+
+static __always_inline int on_enter(long id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	if (!wanted(pid_tgid >> 32, id))
+		return 0;
 	struct sl_start s = { .ts = bpf_ktime_get_ns(), .id = id };
 	if (bpf_map_update_elem(&kd_sl_start, &tid, &s, BPF_ANY))
 		stat_inc(SL_STAT_START_FULL);
 	return 0;
 }
+
+static __always_inline void dropped_exit(void)
+{
+	/* Only count drops when every call is traced; with filters, unmatched exits are expected. */
+	if (!targ_ntgids && !targ_filter_ids)
+		stat_inc(SL_STAT_DROPPED_EXITS);
+}
+
+static __always_inline int account(__u64 delta, __u32 id, long ret);
 
 static __always_inline int on_exit(long ret)
 {
@@ -100,15 +124,44 @@ static __always_inline int on_exit(long ret)
 	__u32 tid = (__u32)pid_tgid;
 	struct sl_start *s = bpf_map_lookup_elem(&kd_sl_start, &tid);
 	if (!s) {
-		/* Only count drops for the processes we watch; others never had an entry recorded. */
-		if (!targ_ntgids && !targ_filter_ids)
-			stat_inc(SL_STAT_DROPPED_EXITS);
+		dropped_exit();
 		return 0;
 	}
 	__u64 delta = bpf_ktime_get_ns() - s->ts;
 	__u32 id = (__u32)s->id;
 	bpf_map_delete_elem(&kd_sl_start, &tid);
+	return account(delta, id, ret);
+}
 
+static __always_inline int task_enter(long id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!wanted(pid_tgid >> 32, id))
+		return 0;
+	struct sl_start *s = bpf_task_storage_get(&kd_sl_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!s) {
+		stat_inc(SL_STAT_START_FULL);
+		return 0;
+	}
+	s->ts = bpf_ktime_get_ns();
+	s->id = id;
+	return 0;
+}
+
+static __always_inline int task_exit(long ret)
+{
+	struct sl_start *s = bpf_task_storage_get(&kd_sl_task, bpf_get_current_task_btf(), 0, 0);
+	if (!s || !s->ts) {
+		dropped_exit();
+		return 0;
+	}
+	__u64 delta = bpf_ktime_get_ns() - s->ts;
+	s->ts = 0;
+	return account(delta, (__u32)s->id, ret);
+}
+
+static __always_inline int account(__u64 delta, __u32 id, long ret)
+{
 	int failed = ret < 0 && ret >= -4095;
 	if (targ_failed_only && !failed)
 		return 0;
@@ -121,7 +174,7 @@ static __always_inline int on_exit(long ret)
 	key.gen = gen ? *gen : 0;
 	key.id = id;
 	if (targ_per_process) {
-		key.tgid = pid_tgid >> 32;
+		key.tgid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(&key.comm, sizeof(key.comm));
 	}
 
@@ -146,10 +199,10 @@ static __always_inline int on_exit(long ret)
 }
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(kd_sl_btf_enter, struct pt_regs *regs, long id) { return on_enter(id); }
+int BPF_PROG(kd_sl_btf_enter, struct pt_regs *regs, long id) { return task_enter(id); }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(kd_sl_btf_exit, struct pt_regs *regs, long ret) { return on_exit(ret); }
+int BPF_PROG(kd_sl_btf_exit, struct pt_regs *regs, long ret) { return task_exit(ret); }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(kd_sl_raw_enter, struct pt_regs *regs, long id) { return on_enter(id); }
