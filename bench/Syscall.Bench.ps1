@@ -86,24 +86,33 @@ $rows = [System.Collections.Generic.List[object]]::new()
 $untraced = @(foreach ($i in 1..$Repeat) { Invoke-Loop }) | Measure-Object -Minimum
 $rows.Add([pscustomobject]@{ Tool = 'untraced'; NsPerCall = $untraced.Minimum; AttachMs = $null; Note = '' })
 
-$oursNs = [double]::MaxValue; $reported = $null; $rssPeak = 0
-foreach ($i in 1..$Repeat) {
-    $ps = Invoke-Ours 'Measure-SyscallLatency -Interval 0:0:1 -Name kdbench_loop -ByProcess -Verbose'
-    $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
-    $h = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]$null, $out)
-    while (-not ($ps.Streams.Verbose | Where-Object Message -like 'Attached*')) { Start-Sleep -Milliseconds 5 }
-    $ns = Invoke-Loop
-    $rssPeak = [math]::Max($rssPeak, (Get-RssBytes))
-    Start-Sleep -Milliseconds 1100   # let the last interval close
-    $ps.Stop()
-    $recs = @($out | Where-Object { $_.Syscall -eq 'getppid' })
-    $count = ($recs | Measure-Object Count -Sum).Sum
-    $busy = @($recs | Where-Object OverheadPerEvent)
-    if ($busy) { $reported = ($busy | Sort-Object Count -Descending | Select-Object -First 1).OverheadPerEvent }
-    if ($ns -lt $oursNs) { $oursNs = $ns; $oursCount = $count }
+function Measure-Ours([string] $Extra) {
+    $best = $null
+    foreach ($i in 1..$Repeat) {
+        $ps = Invoke-Ours "Measure-SyscallLatency -Interval 0:0:1 -Verbose $Extra"
+        $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        $null = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]$null, $out)
+        while (-not ($ps.Streams.Verbose | Where-Object Message -like 'Attached*')) { Start-Sleep -Milliseconds 5 }
+        $ns = Invoke-Loop
+        $script:rssPeak = [math]::Max($script:rssPeak, (Get-RssBytes))
+        Start-Sleep -Milliseconds 1100   # let the last interval close
+        $ps.Stop()
+        $recs = @($out | Where-Object { $_.Syscall -eq 'getppid' })
+        $count = [long]($recs | Measure-Object Count -Sum).Sum
+        $top = $recs | Sort-Object Count -Descending | Select-Object -First 1
+        if (-not $best -or $ns -lt $best.NsPerCall) {
+            $best = [pscustomobject]@{ NsPerCall = $ns; Count = $count; Reported = $top.OverheadPerEvent; P50 = $top.P50; Histogram = $top.Histogram }
+        }
+    }
+    $best
 }
-$rows.Add([pscustomobject]@{ Tool = "Measure-SyscallLatency ($method)"; NsPerCall = $oursNs; AttachMs = $oursAttach
-        Note = ('counted {0:N0} getppid of {1:N0}; reports {2:N0} ns BPF time/call' -f $oursCount, $Calls, $reported) })
+$rssPeak = 0
+$ours = Measure-Ours ''
+$rows.Add([pscustomobject]@{ Tool = "Measure-SyscallLatency ($method)"; NsPerCall = $ours.NsPerCall; AttachMs = $oursAttach
+        Note = ('counted {0:N0} getppid; reports {1:N0} ns BPF time/call; P50 {2:N0} ns' -f $ours.Count, $ours.Reported, ($ours.P50.Ticks * 100)) })
+$quiet = Measure-Ours '-NoProgramStatistics'
+$rows.Add([pscustomobject]@{ Tool = "Measure-SyscallLatency -NoProgramStatistics"; NsPerCall = $quiet.NsPerCall; AttachMs = $null
+        Note = ('counted {0:N0} getppid' -f $quiet.Count) })
 
 $syscount = (Get-Command syscount -ErrorAction SilentlyContinue)?.Source
 if ($syscount) {
@@ -130,10 +139,22 @@ tracepoint:raw_syscalls:sys_exit /@start[tid]/ { @lat[@sid[tid]] = hist(nsecs - 
     foreach ($i in 1..$Repeat) {
         $t = Start-Tool $bt @($script) '^Attached'
         $ns = Invoke-Loop
-        $null = Stop-Tool $t
+        $btOut = Stop-Tool $t
         if (-not $best -or $ns -lt $best.NsPerCall) { $best = [pscustomobject]@{ NsPerCall = $ns; AttachMs = $t.AttachMs } }
     }
-    $rows.Add([pscustomobject]@{ Tool = 'bpftrace hist script'; NsPerCall = $best.NsPerCall; AttachMs = $best.AttachMs; Note = 'raw_syscalls enter/exit, hist per id' })
+    # bpftrace's getppid (110) histogram: the power-of-two row holding its median, next to our interpolated P50
+    $rowsBt = @(); $in = $false
+    foreach ($l in $btOut -split "`n") {
+        if ($l -match '^@lat\[110\]:') { $in = $true; continue }
+        if ($in -and $l -match '^\[(\S+), (\S+)\)\s+(\d+)') { $rowsBt += , @($Matches[1], $Matches[2], [long]$Matches[3]) }
+        elseif ($in -and $rowsBt.Count) { break }
+    }
+    $median = ''
+    if ($rowsBt.Count) {
+        $half = ($rowsBt | ForEach-Object { $_[2] } | Measure-Object -Sum).Sum / 2; $acc = 0
+        foreach ($r in $rowsBt) { $acc += $r[2]; if ($acc -ge $half) { $median = "getppid median in [$($r[0]), $($r[1])) ns"; break } }
+    }
+    $rows.Add([pscustomobject]@{ Tool = 'bpftrace hist script'; NsPerCall = $best.NsPerCall; AttachMs = $best.AttachMs; Note = $median })
 }
 else { Write-Warning 'bpftrace is not installed' }
 
@@ -150,5 +171,7 @@ $rows | ForEach-Object {
 } | Format-Table -AutoSize | Out-String -Width 200
 'Ours: time to attached is from cmdlet invocation in a warm pwsh (median of 7); theirs from process launch to their ready line.'
 'Ours: extra memory of this pwsh process while measuring: {0:N1} MB (RSS after module import {1:N1} MB)' -f (($rssPeak - $rssBefore) / 1MB), ($rssBefore / 1MB)
+"Ours: getppid P50 {0:N0} ns; our nsecs histogram (same power-of-two rows as bpftrace's hist):" -f ($ours.P50.Ticks * 100)
+$ours.Histogram.ToLog2Text('nsecs', 1)
 $rs.Dispose()
 Remove-Item -Recurse -Force $work

@@ -92,7 +92,7 @@ public partial class BpfCmdletTests
         var recs = r.Objects<SyscallLatency>();
         Assert.InRange(recs.Count, 1, 3);
         for (int i = 1; i < recs.Count; i++) Assert.True(recs[i - 1].Total >= recs[i].Total);
-        Assert.All(recs, x => Assert.Equal(BpfAttachMethod.TpBtf, x.AttachMethod));
+        Assert.All(recs, x => Assert.Equal(BpfAttachMethod.RawTp, x.AttachMethod));
         AssertNothingLeft(before);
     }
 
@@ -148,7 +148,7 @@ public partial class BpfCmdletTests
         PsRunner.Run("Measure-SyscallLatency -Duration 0:0:2 | Out-Null");
         t.Join();
         Assert.Equal(2, seen.Length);
-        Assert.All(seen, p => Assert.Equal("tracing", p.Type));
+        Assert.All(seen, p => Assert.Equal("raw_tracepoint", p.Type));
         Assert.All(seen, p => Assert.Matches("^[0-9a-f]{16}$", p.Tag));
         Assert.All(seen, p => Assert.InRange(p.LoadedAt, DateTimeOffset.Now.AddMinutes(-1), DateTimeOffset.Now.AddMinutes(1)));
     }

@@ -109,6 +109,17 @@ public sealed unsafe class BpfSession : IDisposable
     }
 
     /// <summary>
+    /// Skips creating a map before load (one only the unselected programs use), so the kernel neither allocates it
+    /// nor needs to support its type.
+    /// </summary>
+    public void SkipMap(string name)
+    {
+        nint map = Libbpf.bpf_object__find_map_by_name(Handle, name);
+        if (map == 0) throw new ArgumentException($"the BPF object has no map '{name}'", nameof(name));
+        ErrnoException.Check(Libbpf.bpf_map__set_autocreate(map, false), $"bpf_map__set_autocreate({name})");
+    }
+
+    /// <summary>
     /// Writes a <c>const volatile</c> global before load. Its offset and size come from the object's BTF (the
     /// .rodata DATASEC), never from assumptions about layout; <paramref name="value"/> may be shorter than the
     /// variable (arrays), never longer.

@@ -18,6 +18,12 @@ internal static unsafe partial class Libbpf
     internal static partial nint bpf_map__name(nint map);
 
     [LibraryImport(Lib)]
+    internal static partial int bpf_map__set_autocreate(nint map, [MarshalAs(UnmanagedType.U1)] bool autocreate);
+
+    [LibraryImport(Lib)]
+    internal static partial int bpf_map__set_max_entries(nint map, uint maxEntries);
+
+    [LibraryImport(Lib)]
     internal static partial int bpf_map__fd(nint map);
 
     [LibraryImport(Lib)]

@@ -205,15 +205,20 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(kd_sl_btf_exit, struct pt_regs *regs, long ret) { return task_exit(ret); }
 
 SEC("raw_tp/sys_enter")
-int BPF_PROG(kd_sl_raw_enter, struct pt_regs *regs, long id) { return on_enter(id); }
+int BPF_PROG(kd_sl_raw_enter, struct pt_regs *regs, long id) { return task_enter(id); }
 
 SEC("raw_tp/sys_exit")
-int BPF_PROG(kd_sl_raw_exit, struct pt_regs *regs, long ret) { return on_exit(ret); }
+int BPF_PROG(kd_sl_raw_exit, struct pt_regs *regs, long ret) { return task_exit(ret); }
+
+/* The raw_syscalls tracepoint records (events/raw_syscalls/sys_enter and sys_exit, format files), spelled out instead of vmlinux.h's CO-RE
+ * types: the object then has no CO-RE relocation, so libbpf parses the kernel's BTF only for tp_btf. */
+struct sl_tp_enter { __u64 common; long id; unsigned long args[6]; };
+struct sl_tp_exit { __u64 common; long id; long ret; };
 
 SEC("tracepoint/raw_syscalls/sys_enter")
-int kd_sl_tp_enter(struct trace_event_raw_sys_enter *ctx) { return on_enter(ctx->id); }
+int kd_sl_tp_enter(struct sl_tp_enter *ctx) { return on_enter(ctx->id); }
 
 SEC("tracepoint/raw_syscalls/sys_exit")
-int kd_sl_tp_exit(struct trace_event_raw_sys_exit *ctx) { return on_exit(ctx->ret); }
+int kd_sl_tp_exit(struct sl_tp_exit *ctx) { return on_exit(ctx->ret); }
 
 char LICENSE[] SEC("license") = "GPL";
