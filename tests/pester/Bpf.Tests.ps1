@@ -40,9 +40,20 @@ Describe 'Measure-SyscallLatency' {
 }
 
 Describe 'Get-BpfProgram' {
-    It 'lists programs with id, name and type' {
-        $p = @(Get-BpfProgram -NoOwner)
-        foreach ($x in $p) { $x.Id | Should -BeGreaterThan 0; $x.Type | Should -Not -BeNullOrEmpty }
-        $p | Format-Table | Out-String | Should -Match 'Id'
+    It 'shows our programs, with this process as owner, while a measurement runs; none after' {
+        $ps = [powershell]::Create()
+        $null = $ps.AddCommand('Import-Module').AddArgument($env:KERNELDEBUG_MODULE).AddStatement().
+            AddCommand('Measure-SyscallLatency').AddParameter('Duration', [timespan]'0:0:3')
+        $handle = $ps.BeginInvoke()
+        $deadline = (Get-Date).AddSeconds(15)
+        do { $ours = @(Get-BpfProgram kd_sl_* | Where-Object { $_.OwnerProcessIds -contains $PID }) }
+        while ($ours.Count -lt 2 -and (Get-Date) -lt $deadline -and -not $handle.IsCompleted)
+        $text = $ours | Format-Table | Out-String -Width 200
+        $null = $ps.EndInvoke($handle); $ps.Dispose()
+        $ours.Count | Should -Be 2
+        $text | Should -Match 'kd_sl_raw_'
+        $text | Should -Match "\b$PID\b"
+        foreach ($x in $ours) { $x.Id | Should -BeGreaterThan 0; $x.Type | Should -Be 'raw_tracepoint' }
+        Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
     }
 }

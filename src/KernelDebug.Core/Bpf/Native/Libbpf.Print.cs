@@ -24,8 +24,8 @@ public enum LibbpfLogLevel
 }
 
 /// <summary>
-/// Collects what libbpf prints while one thread opens, loads and attaches an object: all of it goes to a verbose
-/// sink, and the warnings are kept so a failed load can quote them in its error.
+/// Collects what libbpf prints while one thread opens, loads and attaches an object: warnings and info go to a
+/// verbose sink, and the warnings are kept so a failed load can quote them in its error.
 /// </summary>
 internal sealed unsafe class LibbpfLog : IDisposable
 {
@@ -70,7 +70,8 @@ internal sealed unsafe class LibbpfLog : IDisposable
         try
         {
             var log = _current;
-            if (log is null || (level == (int)LibbpfLogLevel.Debug && log._verbose is null)) return 0;
+            // Debug is hundreds of lines per load: formatting it would cost more than the load. Warnings and info only.
+            if (log is null || level == (int)LibbpfLogLevel.Debug) return 0;
             byte* copy = stackalloc byte[24];
             Buffer.MemoryCopy((void*)args, copy, 24, 24);
             int n = Libc.vsnprintf(null, 0, format, (nint)copy);
