@@ -111,6 +111,20 @@ public partial class BpfCmdletTests
     }
 
     [Fact]
+    public void Measure_ProcessIdFromPipeline_ByPropertyName()
+    {
+        uint before = MaxProgramId();
+        var t = CallWhenAttached(2000);
+        var r = PsRunner.Run("Get-Process -Id $PID | Measure-SyscallLatency -Syscall getppid -Duration 0:0:2 -ByProcess");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var rec = Assert.Single(r.Objects<SyscallLatency>());
+        Assert.Equal(Self, rec.ProcessId);
+        Assert.InRange(rec.Count, 2000UL, 2020UL);
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
     public void Measure_UnknownSyscall_IsInvalidArgument()
     {
         var r = PsRunner.Run("Measure-SyscallLatency -Syscall no_such_call -Duration 0:0:1");
