@@ -58,8 +58,9 @@ public partial class BpfCmdletTests
         var r = PsRunner.Run($"Measure-SyscallLatency -ProcessId {Self} -Syscall getppid, getpid -Duration 0:0:3");
         t.Join();
         Assert.Null(r.Terminating);
-        var rec = Assert.Single(r.Objects<SyscallLatency>());
-        Assert.Equal("getppid", rec.Syscall);
+        // the runtime may make the odd getpid of its own; getppid is only ours
+        Assert.All(r.Objects<SyscallLatency>(), x => Assert.Contains(x.Syscall, new[] { "getppid", "getpid" }));
+        var rec = Assert.Single(r.Objects<SyscallLatency>(), x => x.Syscall == "getppid");
         Assert.InRange(rec.Count, (ulong)n, (ulong)n + 20);
         Assert.True(rec.P50 <= rec.P99 && rec.P99 <= rec.Max);
         Assert.NotEmpty(r.Progress);

@@ -6,6 +6,7 @@ using Xunit;
 namespace KernelDebug.Core.Tests.Bpf;
 
 /// <summary>The ring-buffer reader against selftest.bpf.c: one event per getppid() of this process.</summary>
+[Collection(LiveBpf.Name)]
 public partial class RingBufferLiveTests
 {
     [LibraryImport("libc")]

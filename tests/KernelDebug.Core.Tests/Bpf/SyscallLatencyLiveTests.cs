@@ -8,6 +8,7 @@ using Xunit;
 namespace KernelDebug.Core.Tests.Bpf;
 
 /// <summary>Oracle tests on the live kernel: this process makes a known number of known calls and checks what the meter saw.</summary>
+[Collection(LiveBpf.Name)]
 public partial class SyscallLatencyLiveTests
 {
     [LibraryImport("libc", SetLastError = true)]
