@@ -35,7 +35,8 @@ int main(int argc, char **argv) {
     return 0;
 }
 '@ | Set-Content $loopSrc
-& cc -O2 -o $loop $loopSrc
+$compiler = if (Get-Command cc -ErrorAction SilentlyContinue) { 'cc' } else { 'clang' }   # clang is in $AptBuild
+& $compiler -O2 -o $loop $loopSrc
 if ($LASTEXITCODE -ne 0) { throw 'cc failed' }
 
 function Invoke-Loop { [double] (& $loop $Calls) }
