@@ -260,11 +260,22 @@ public sealed unsafe class BpfSession : IDisposable
     {
         lock (_gate)
         {
+            if (_disposed) return false;
             if (_stats is not null) return true;
             int fd = Libbpf.bpf_enable_stats(0 /* BPF_STATS_RUN_TIME */);
             if (fd >= 0) { _stats = new BpfFdHandle(fd); return true; }
             _verbose?.Invoke($"BPF statistics unavailable: {Marshal.GetPInvokeErrorMessage(-fd)}");
             return false;
+        }
+    }
+
+    /// <summary>Turns kernel BPF statistics off again (if this session turned them on).</summary>
+    public void DisableStatistics()
+    {
+        lock (_gate)
+        {
+            _stats?.Dispose();
+            _stats = null;
         }
     }
 

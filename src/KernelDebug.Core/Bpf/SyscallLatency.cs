@@ -40,11 +40,14 @@ public sealed record SyscallLatency
     /// <summary>How the programs were attached (TpBtf, RawTp, Tracepoint).</summary>
     public BpfAttachMethod AttachMethod { get; init; }
     /// <summary>
-    /// BPF program time per traced system call in nanoseconds (entry + exit program, from kernel BPF statistics,
-    /// over every call the programs saw in the interval), or null when statistics are unavailable.
+    /// BPF program time per system call in nanoseconds (entry + exit program, averaged over every call the programs
+    /// ran for, from kernel BPF statistics sampled 100 ms of every second), or null when statistics are unavailable.
     /// </summary>
     public double? OverheadPerEvent { get; init; }
-    /// <summary>Total time the BPF programs ran during the interval (all CPUs), or null when statistics are unavailable.</summary>
+    /// <summary>
+    /// Time the BPF programs ran during the interval (all CPUs): <see cref="OverheadPerEvent"/> times the system calls
+    /// the programs ran for, or null when statistics are unavailable.
+    /// </summary>
     public TimeSpan? ProgramRunTime { get; init; }
     /// <summary>Exits seen without their entry during the interval (calls already in flight at attach; all processes).</summary>
     public ulong DroppedExits { get; init; }

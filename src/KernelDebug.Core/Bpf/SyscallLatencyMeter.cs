@@ -57,6 +57,14 @@ public sealed class SyscallLatencyMeter : IDisposable
     private readonly SyscallLatencyOptions _options;
     private readonly bool _perProcessKeys;
     private readonly bool _statsOn;
+    private readonly Timer? _statsSampler;
+    private ulong _lastExits;
+    private double? _lastOverhead;
+
+    // BPF statistics cost two clock reads per program run for every BPF program on the machine while on, so they
+    // are sampled: on for the first StatsWindow of every StatsPeriod. Run time per run is averaged over the windows
+    // and scaled to the interval by the exits the program counts itself.
+    internal static readonly TimeSpan StatsWindow = TimeSpan.FromMilliseconds(100), StatsPeriod = TimeSpan.FromSeconds(1);
     private readonly SyscallTable _table = SyscallTable.X86_64;
     private uint _generation;
     private ulong _lastRunTimeNs, _lastRunCountExit, _lastDropped;
@@ -70,6 +78,20 @@ public sealed class SyscallLatencyMeter : IDisposable
         _perProcessKeys = perProcessKeys;
         _statsOn = options.ProgramStatistics && session.EnableStatistics();
         (_lastRunTimeNs, _lastRunCountExit) = ReadRunStats();
+        if (_statsOn)
+        {
+            bool on = true;
+            _statsSampler = new Timer(_ =>
+            {
+                try
+                {
+                    on = !on;
+                    if (on) session.EnableStatistics(); else session.DisableStatistics();
+                    _statsSampler?.Change(on ? StatsWindow : StatsPeriod - StatsWindow, Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException) { }
+            }, null, StatsWindow, Timeout.InfiniteTimeSpan);
+        }
         _intervalStart = DateTimeOffset.Now;
     }
 
@@ -192,9 +214,11 @@ public sealed class SyscallLatencyMeter : IDisposable
         var (runTime, runCountExit) = ReadRunStats();
         ulong dRun = runTime - _lastRunTimeNs, dCount = runCountExit - _lastRunCountExit;
         (_lastRunTimeNs, _lastRunCountExit) = (runTime, runCountExit);
-        ulong dropped = ReadDropped();
-        ulong dDropped = dropped - _lastDropped;
-        _lastDropped = dropped;
+        ulong dropped = ReadStat(0 /* SL_STAT_DROPPED_EXITS */), exits = ReadStat(2 /* SL_STAT_EXITS */);
+        ulong dDropped = dropped - _lastDropped, dExits = exits - _lastExits;
+        (_lastDropped, _lastExits) = (dropped, exits);
+        // Per run from the sampled windows of this interval; an interval without a window reuses the last figure.
+        if (_statsOn && dCount > 0) _lastOverhead = (double)dRun / dCount;
 
         // Group key: (syscall, tgid, comm) when grouping by process, else syscall alone.
         var groups = new Dictionary<(int Id, uint Tgid, string Comm), (ulong[] Slots, ulong Count, ulong Sum, ulong Min, ulong Max, ulong Errors, Dictionary<string, ulong> ByErrno)>();
@@ -233,8 +257,8 @@ public sealed class SyscallLatencyMeter : IDisposable
             acc.ByErrno[name] = acc.ByErrno.GetValueOrDefault(name) + n;
         }
 
-        double? overhead = _statsOn && dCount > 0 ? (double)dRun / dCount : null;
-        TimeSpan? programTime = _statsOn ? SyscallLatency.FromNanoseconds(dRun) : null;
+        double? overhead = _statsOn ? _lastOverhead : null;
+        TimeSpan? programTime = overhead is { } o ? SyscallLatency.FromNanoseconds(o * dExits) : null;
         var start = _intervalStart;
         _intervalStart = end;
         var list = new List<SyscallLatency>(groups.Count);
@@ -305,11 +329,11 @@ public sealed class SyscallLatencyMeter : IDisposable
         return (time, exits);
     }
 
-    private ulong ReadDropped()
+    private ulong ReadStat(uint index)
     {
         var map = _session.Map("kd_sl_stats");
         var value = new byte[map.ReadValueSize];
-        var key = new byte[4];   // SL_STAT_DROPPED_EXITS = 0
+        var key = BitConverter.GetBytes(index);
         if (!map.TryLookup(key, value)) return 0;
         ulong n = 0;
         for (int cpu = 0; cpu < map.PossibleCpus; cpu++) n += U64(map.CpuSlot(value, cpu), 0);
@@ -317,5 +341,9 @@ public sealed class SyscallLatencyMeter : IDisposable
     }
 
     /// <summary>Detaches and closes everything.</summary>
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _statsSampler?.Dispose();
+        _session.Dispose();
+    }
 }

@@ -120,6 +120,7 @@ static __always_inline int account(__u64 delta, __u32 id, long ret);
 
 static __always_inline int on_exit(long ret)
 {
+	stat_inc(SL_STAT_EXITS);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct sl_start *s = bpf_map_lookup_elem(&kd_sl_start, &tid);
@@ -150,6 +151,7 @@ static __always_inline int task_enter(long id)
 
 static __always_inline int task_exit(long ret)
 {
+	stat_inc(SL_STAT_EXITS);
 	struct sl_start *s = bpf_task_storage_get(&kd_sl_task, bpf_get_current_task_btf(), 0, 0);
 	if (!s || !s->ts) {
 		dropped_exit();

@@ -25,6 +25,7 @@ struct sl_start {
 // Indexes of the kd_sl_stats per-CPU counters.
 #define SL_STAT_DROPPED_EXITS 0            /* exit seen without its entry (in flight at attach) */
 #define SL_STAT_START_FULL 1               /* entry not recorded: kd_sl_start was full */
-#define SL_STAT_COUNT 2
+#define SL_STAT_EXITS 2                    /* every exit program run: scales sampled BPF statistics to the whole interval */
+#define SL_STAT_COUNT 3
 
 #endif
