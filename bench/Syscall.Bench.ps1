@@ -102,7 +102,7 @@ function Measure-Ours([string] $Extra) {
         $count = [long]($recs | Measure-Object Count -Sum).Sum
         $top = $recs | Sort-Object Count -Descending | Select-Object -First 1
         if (-not $best -or $ns -lt $best.NsPerCall) {
-            $best = [pscustomobject]@{ NsPerCall = $ns; Count = $count; Reported = $top.OverheadPerEvent; P50 = $top.P50; Histogram = $top.Histogram }
+            $best = [pscustomobject]@{ NsPerCall = $ns; Count = $count; Reported = $top.OverheadPerEvent; P50 = $top.Histogram.P50; Histogram = $top.Histogram }
         }
     }
     $best
@@ -110,7 +110,7 @@ function Measure-Ours([string] $Extra) {
 $rssPeak = 0
 $ours = Measure-Ours ''
 $rows.Add([pscustomobject]@{ Tool = "Measure-SyscallLatency ($method)"; NsPerCall = $ours.NsPerCall; AttachMs = $oursAttach
-        Note = ('counted {0:N0} getppid; reports {1:N0} ns BPF time/call; P50 {2:N0} ns' -f $ours.Count, $ours.Reported, ($ours.P50.Ticks * 100)) })
+        Note = ('counted {0:N0} getppid; reports {1:N0} ns BPF time/call; P50 {2:N0} ns' -f $ours.Count, $ours.Reported, $ours.P50) })
 $quiet = Measure-Ours '-NoProgramStatistics'
 $rows.Add([pscustomobject]@{ Tool = "Measure-SyscallLatency -NoProgramStatistics"; NsPerCall = $quiet.NsPerCall; AttachMs = $null
         Note = ('counted {0:N0} getppid' -f $quiet.Count) })
@@ -172,7 +172,7 @@ $rows | ForEach-Object {
 } | Format-Table -AutoSize | Out-String -Width 200
 'Ours: time to attached is from cmdlet invocation in a warm pwsh (median of 7); theirs from process launch to their ready line.'
 'Ours: extra memory of this pwsh process while measuring: {0:N1} MB (RSS after module import {1:N1} MB)' -f (($rssPeak - $rssBefore) / 1MB), ($rssBefore / 1MB)
-"Ours: getppid P50 {0:N0} ns; our nsecs histogram (same power-of-two rows as bpftrace's hist):" -f ($ours.P50.Ticks * 100)
+"Ours: getppid P50 {0:N0} ns; our nsecs histogram (same power-of-two rows as bpftrace's hist):" -f $ours.P50
 $ours.Histogram.ToLog2Text('nsecs', 1)
 $rs.Dispose()
 Remove-Item -Recurse -Force $work
