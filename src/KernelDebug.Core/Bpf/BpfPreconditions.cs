@@ -105,16 +105,8 @@ public static class BpfPreconditions
     /// </summary>
     public static void EnsureTracefs(KernelRoot root, Action<string>? verbose)
     {
-        if (root.Exists("sys/kernel/tracing/events") || root.Exists("sys/kernel/debug/tracing/events")) return;
-        var mounted = MountsParser.FindMountPoints(root, "tracefs");
-        if (mounted.Count > 0) return;
-        if (root.IsLive && Libc.mount("nodev", "/sys/kernel/tracing", "tracefs", 0, 0) == 0)
-        {
+        // One place knows where tracefs lives and how to mount it: the tracing area's locator.
+        if (Tracing.TraceFs.Locate(root).MountedNow)
             verbose?.Invoke("tracefs was not mounted: mounted it at /sys/kernel/tracing (classic tracepoints need it).");
-            return;
-        }
-        throw new KernelDebugException("TracefsNotMounted", KernelErrorCategory.ResourceUnavailable,
-            "tracefs is not mounted and could not be mounted; classic tracepoints need it.",
-            "mount -t tracefs nodev /sys/kernel/tracing", "/sys/kernel/tracing");
     }
 }

@@ -1,3 +1,4 @@
+using KernelDebug.Core.Native;
 using System.Runtime.InteropServices;
 using System.Text;
 using KernelDebug.Core.Errors;
@@ -39,7 +40,7 @@ public static class KernelLog
     {
         const string device = "/dev/kmsg";
         ctx.Source = device;
-        int fd = KmsgDevice.Open(device, KmsgDevice.O_RDONLY | KmsgDevice.O_NONBLOCK | KmsgDevice.O_CLOEXEC);
+        int fd = LibC.Open(device, LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) throw OpenError(root, Marshal.GetLastPInvokeError());
         try
         {
@@ -48,7 +49,7 @@ public static class KernelLog
         }
         finally
         {
-            KmsgDevice.Close(fd);
+            LibC.Close(fd);
         }
     }
 
@@ -59,7 +60,7 @@ public static class KernelLog
     /// <exception cref="KernelDebugException">No permission or no device.</exception>
     public static IEnumerable<byte[]> ReadRawRecords(KernelRoot root)
     {
-        int fd = KmsgDevice.Open("/dev/kmsg", KmsgDevice.O_RDONLY | KmsgDevice.O_NONBLOCK | KmsgDevice.O_CLOEXEC);
+        int fd = LibC.Open("/dev/kmsg", LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) throw OpenError(root, Marshal.GetLastPInvokeError());
         try
         {
@@ -67,8 +68,8 @@ public static class KernelLog
             while (true)
             {
                 var (n, errno) = ReadOnce(fd, buffer);
-                if (n < 0 && errno is KmsgDevice.EPIPE or KmsgDevice.EINTR) continue;
-                if (n < 0 && errno != KmsgDevice.EAGAIN)
+                if (n < 0 && errno is LibC.EPIPE or LibC.EINTR) continue;
+                if (n < 0 && errno != LibC.EAGAIN)
                     throw new KernelDebugException("KmsgReadError", KernelErrorCategory.ReadError,
                         $"Reading /dev/kmsg failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).", null, "/dev/kmsg");
                 if (n <= 0) yield break;
@@ -78,7 +79,7 @@ public static class KernelLog
         }
         finally
         {
-            KmsgDevice.Close(fd);
+            LibC.Close(fd);
         }
     }
 
@@ -87,7 +88,7 @@ public static class KernelLog
         nint n;
         unsafe
         {
-            fixed (byte* p = buffer) n = KmsgDevice.Read(fd, p, buffer.Length);
+            fixed (byte* p = buffer) n = LibC.Read(fd, p, (nuint)buffer.Length);
         }
         return n < 0 ? (-1, Marshal.GetLastPInvokeError()) : ((int)n, 0);
     }
@@ -108,14 +109,14 @@ public static class KernelLog
             var (n, errno) = read(buffer);
             if (n < 0)
             {
-                if (errno == KmsgDevice.EINTR) continue;
-                if (errno == KmsgDevice.EPIPE)
+                if (errno == LibC.EINTR) continue;
+                if (errno == LibC.EPIPE)
                 {
                     // The reader fell behind the ring buffer; the next read returns the oldest record still there.
                     overwritten = true;
                     continue;
                 }
-                if (errno == KmsgDevice.EAGAIN)
+                if (errno == LibC.EAGAIN)
                 {
                     if (!follow) yield break;
                     wait(ct);
@@ -152,19 +153,19 @@ public static class KernelLog
 
     private static unsafe void Wait(int fd, CancellationToken ct)
     {
-        var pfd = new KmsgDevice.PollFd { Fd = fd, Events = KmsgDevice.POLLIN };
+        var pfd = new LibC.PollFd { Fd = fd, Events = LibC.POLLIN };
         // Short timeouts so cancellation is seen promptly without a wake-up pipe.
         while (!ct.IsCancellationRequested)
         {
             pfd.Revents = 0;
-            int r = KmsgDevice.Poll(&pfd, 1, 200);
-            if (r > 0 || (r < 0 && Marshal.GetLastPInvokeError() != KmsgDevice.EINTR)) return;
+            int r = LibC.Poll(&pfd, 1, 200);
+            if (r > 0 || (r < 0 && Marshal.GetLastPInvokeError() != LibC.EINTR)) return;
         }
     }
 
     private static KernelDebugException OpenError(KernelRoot root, int errno)
     {
-        if (errno is KmsgDevice.EPERM or KmsgDevice.EACCES)
+        if (errno is LibC.EPERM or LibC.EACCES)
         {
             string restrict = root.TryReadValue("proc/sys/kernel/dmesg_restrict") ?? "unknown";
             return KernelErrors.PrivilegeRequired("KmsgAccessDenied", "Reading the kernel log (/dev/kmsg)",
@@ -172,7 +173,7 @@ public static class KernelLog
                 "Run as root or with CAP_SYSLOG (e.g. sudo, or 'setcap cap_syslog+ep' on the host program), " +
                 "or allow everyone with 'sysctl kernel.dmesg_restrict=0'. Saved logs can be read with -Path.", "/dev/kmsg");
         }
-        if (errno == KmsgDevice.ENOENT) return KernelErrors.FileNotFound("/dev/kmsg", "devtmpfs (the kernel creates /dev/kmsg when CONFIG_PRINTK=y)");
+        if (errno == LibC.ENOENT) return KernelErrors.FileNotFound("/dev/kmsg", "devtmpfs (the kernel creates /dev/kmsg when CONFIG_PRINTK=y)");
         return new KernelDebugException("KmsgOpenError", KernelErrorCategory.ResourceUnavailable,
             $"Opening /dev/kmsg failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).", null, "/dev/kmsg");
     }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using KernelDebug.Core.Errors;
 using KernelDebug.Core.Parsing;
-using KernelDebug.Core.Tracing.Native;
+using KernelDebug.Core.Native;
 
 namespace KernelDebug.Core.Tracing;
 

@@ -1,5 +1,5 @@
 using KernelDebug.Core.Errors;
-using KernelDebug.Core.Tracing.Native;
+using KernelDebug.Core.Native;
 
 namespace KernelDebug.Core.Tracing;
 

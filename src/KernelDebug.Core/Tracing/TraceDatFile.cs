@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using KernelDebug.Core.Parsing;
-using KernelDebug.Core.Tracing.Native;
+using KernelDebug.Core.Native;
 
 namespace KernelDebug.Core.Tracing;
 

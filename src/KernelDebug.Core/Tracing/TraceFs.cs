@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using KernelDebug.Core.Errors;
 using KernelDebug.Core.Procfs;
-using KernelDebug.Core.Tracing.Native;
+using KernelDebug.Core.Native;
 
 namespace KernelDebug.Core.Tracing;
 

@@ -2,12 +2,9 @@ using System.Runtime.InteropServices;
 
 namespace KernelDebug.Core.Bpf.Native;
 
-// The few libc calls the BPF engine needs beside libbpf.
+// The libc calls only the BPF engine needs beside libbpf; the shared ones (open, close, mount, poll) are in Core/Native/LibC.
 internal static unsafe partial class Libc
 {
-    [LibraryImport("libc", SetLastError = true)]
-    internal static partial int close(int fd);
-
     /// <summary>Formats libbpf's printf-style messages; va_list is a pointer on x86-64 System V.</summary>
     [LibraryImport("libc")]
     internal static partial int vsnprintf(byte* buffer, nuint size, byte* format, nint args);
@@ -38,7 +35,4 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int clock_gettime(int clock, TimeSpec* ts);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int mount(string source, string target, string fsType, ulong flags, nint data);
 }

@@ -33,7 +33,7 @@ internal sealed class BpfFdHandle : SafeHandle
     public BpfFdHandle(int fd) : base(-1, true) => SetHandle(fd);
     public override bool IsInvalid => handle.ToInt64() < 0;
     public int Fd => (int)handle;
-    protected override bool ReleaseHandle() => Libc.close((int)handle) == 0;
+    protected override bool ReleaseHandle() => KernelDebug.Core.Native.LibC.Close((int)handle) == 0;
 }
 
 /// <summary>A libbpf ring_buffer consumer.</summary>

@@ -1,16 +1,29 @@
 using System.Runtime.InteropServices;
 
-namespace KernelDebug.Core.Tracing.Native;
+namespace KernelDebug.Core.Native;
 
 /// <summary>
-/// The few libc calls tracefs needs and .NET does not offer: mount(2), and open/read/write with the exact errno
-/// (tracefs reports a rejected filter or tracer only through the errno of write(2), and trace_pipe_raw is read
-/// non-blocking so a reader can stop without waiting for the next event).
+/// The one place for the libc calls .NET does not offer: mount(2); open/read/write with the exact errno (tracefs
+/// reports a rejected filter or tracer only through the errno of write(2)); non-blocking reads and poll(2) (trace_pipe_raw
+/// and /dev/kmsg, whose end is EAGAIN instead of a wait, one record per read).
 /// </summary>
 internal static partial class LibC
 {
     public const int O_RDONLY = 0, O_WRONLY = 1, O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
-    public const int EPERM = 1, ENOENT = 2, EINTR = 4, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17, EINVAL = 22, ENODEV = 19;
+    public const int EPERM = 1, ENOENT = 2, EINTR = 4, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17, EINVAL = 22, ENODEV = 19, EPIPE = 32;
+    public const short POLLIN = 1;
+
+    /// <summary>struct pollfd.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    public static unsafe partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 
     [LibraryImport("libc", EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mount(string source, string target, string fileSystemType, nuint flags, nint data);

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace KernelDebug.Core.Tracing.Native;
+namespace KernelDebug.Core.Native;
 
 /// <summary>zstd decompression (libzstd.so.1), for trace-cmd v7 files; .NET has no zstd of its own.</summary>
 internal static partial class LibZstd
