@@ -138,7 +138,9 @@ public sealed class FtraceLiveTests : IDisposable
     {
         using var s = Start(new FtraceCaptureOptions { Events = ["sched:sched_switch"], Cpus = [0] });
         Assert.Equal("1", File.ReadAllText(s.PathOf("tracing_cpumask")).Trim().TrimStart('0', ','));
-        Thread.Sleep(100);
+        // An idle CPU 0 may not switch tasks for a while: make it, with a short sleeper pinned there.
+        using (var pinned = System.Diagnostics.Process.Start("taskset", "-c 0 sh -c 'for i in 1 2 3 4 5; do sleep 0.01; done'"))
+            pinned.WaitForExit();
         s.Stop();
         using (var r = s.OpenReader(new ParseContext("live")))
         {
