@@ -289,3 +289,27 @@ public class HealthLogCheckTests
         Assert.Contains("could not be checked", f.Message);
     }
 }
+
+public class HealthBpfCheckTests
+{
+    [Fact]
+    public void SyscallSample_ListsTheCostliestWithAHistogramChart()
+    {
+        using var stop = new CancellationTokenSource();
+        var busy = new Thread(() => { while (!stop.IsCancellationRequested) Thread.Sleep(1); }) { IsBackground = true };
+        busy.Start();
+        try
+        {
+            var ctx = new HealthContext(KernelRoot.Live, new HealthThresholds(), TimeSpan.FromMilliseconds(500), CancellationToken.None);
+            var f = Assert.Single(HealthCheckRunner.Run([HealthChecks.SyscallSample], ctx));
+            Assert.Contains(f.Severity, new[] { HealthSeverity.Info, HealthSeverity.Warning });
+            var records = f.Evidence.OfType<KernelDebug.Core.Bpf.SyscallLatency>().ToList();
+            Assert.NotEmpty(records);
+            Assert.Equal(records.OrderByDescending(r => r.Total).Select(r => r.Syscall), records.Select(r => r.Syscall));
+            var chart = HealthCharts.From([f]).First(c => c.Kind == "histogram");
+            Assert.Contains("latency", chart.Title);
+            Assert.Equal((double)records[0].Histogram.Count, chart.Points.Sum(p => p.Value));
+        }
+        finally { stop.Cancel(); busy.Join(); }
+    }
+}

@@ -1,3 +1,5 @@
+using KernelDebug.Core.Bpf;
+
 namespace KernelDebug.Core.Health;
 
 /// <summary>
@@ -12,7 +14,23 @@ public static class HealthCharts
         var charts = new List<ReportChart>();
         foreach (var f in findings)
             foreach (var e in f.Evidence)
-                if (e is ReportChart c) charts.Add(c);
+            {
+                switch (e)
+                {
+                    case ReportChart c: charts.Add(c); break;
+                    case SyscallLatency s when s.Histogram.Count > 0: charts.Add(FromHistogram($"{s.Syscall} latency ({s.Count:N0} calls)", s.Histogram)); break;
+                }
+            }
         return charts;
+    }
+
+    /// <summary>A latency histogram as the report's bar chart, in microseconds on the power-of-two rows print_log2_hist uses.</summary>
+    public static ReportChart FromHistogram(string title, Histogram h)
+    {
+        var counts = h.Log2Counts(1000);
+        int last = Array.FindLastIndex(counts, c => c > 0);
+        var points = new List<ChartPoint>();
+        for (int i = 0; i <= last; i++) points.Add(new ChartPoint(i == 0 ? "0" : $"{1UL << (i - 1)}", counts[i]));
+        return new ReportChart(title, "usecs", "histogram", points);
     }
 }

@@ -6,7 +6,7 @@ namespace KernelDebug.Core.Health;
 // Checks on memory, CPU, load, pressure and the kernel's debug facilities, built on the inventory readers.
 public static partial class HealthChecks
 {
-    private static HealthCheck[] ResourceChecks => [DebugFeatures, MemoryUsage, SlabShare, Swap, CpuUsage, LoadPerCpu, Pressure, TracingFacilities];
+    private static HealthCheck[] ResourceChecks => [DebugFeatures, MemoryUsage, SlabShare, Swap, CpuUsage, LoadPerCpu, Pressure, TracingFacilities, SyscallSample];
 
     private static MemoryInfo Memory(HealthContext ctx) => ctx.Get("meminfo", () => MemInfoReader.Read(ctx.Root, ctx.Issues));
     private static DebugCapabilities Capabilities(HealthContext ctx) => ctx.Get("caps", () => new DebugCapabilities(ctx.Root));
@@ -165,6 +165,32 @@ public static partial class HealthChecks
             return [ctx.Finding(HealthSeverity.Info,
                 "Not available: " + string.Join("; ", missing.Select(m => $"{m.Name} ({m.Reason})")) + ".",
                 string.Join(" ", missing.Where(m => m.Remedy is not null).Select(m => m.Remedy)), probed.Count - missing.Count, [.. probed])];
+        });
+
+    internal static readonly HealthCheck SyscallSample = new("KD1404", HealthArea.Cpu, "Syscall latency sample",
+        "Measures every system call machine-wide for SampleInterval with the eBPF syscall tracer (Measure-SyscallLatency) and lists the " +
+        "syscalls that took the most time, with the latency histogram of the costliest in the report. Information: what is slow depends on the " +
+        "workload; a syscall whose P99 reaches 100 ms is a warning. Needs root (CAP_BPF, CAP_PERFMON) and BTF; without them it says why.",
+        true, ctx =>
+        {
+            ctx.Status?.Invoke($"Measuring syscall latency for {ctx.SampleInterval.TotalSeconds:0.#} s");
+            IReadOnlyList<Bpf.SyscallLatency> records;
+            using (var meter = Bpf.SyscallLatencyMeter.Start(ctx.Root, new Bpf.SyscallLatencyOptions()))
+            {
+                ctx.Cancel.WaitHandle.WaitOne(ctx.SampleInterval);
+                records = meter.Finish();
+            }
+            var top = records.OrderByDescending(r => r.Total).Take(5).ToList();
+            if (top.Count == 0) return [ctx.Finding(HealthSeverity.Info, "No system call was made during the sample.")];
+            var slow = records.Where(r => r.P99 >= TimeSpan.FromMilliseconds(100) && r.Count >= 10)
+                .Where(r => r.Syscall is not ("epoll_wait" or "epoll_pwait" or "poll" or "ppoll" or "select" or "pselect6" or "nanosleep"
+                    or "clock_nanosleep" or "futex" or "wait4" or "waitid" or "read" or "pause" or "rt_sigtimedwait" or "accept" or "accept4"))
+                .ToList();
+            string list = string.Join("; ", top.Select(r => $"{r.Syscall} {r.Count:N0} calls, total {r.Total.TotalMilliseconds:0.#} ms, P99 {r.P99.TotalMilliseconds:0.###} ms"));
+            var sev = slow.Count > 0 ? HealthSeverity.Warning : HealthSeverity.Info;
+            string? rec = slow.Count == 0 ? null
+                : $"Slow: {string.Join(", ", slow.Select(r => r.Syscall))}. Find who: Measure-SyscallLatency -Syscall {slow[0].Syscall} -ByProcess -Duration 00:00:10.";
+            return [ctx.Finding(sev, $"Over {ctx.SampleInterval.TotalSeconds:0.#} s ({top[0].AttachMethod}): {list}.", rec, top.Sum(r => (double)r.Count), [.. top])];
         });
 
     private static ReportChart MemoryChart(MemoryInfo m)
