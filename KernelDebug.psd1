@@ -17,6 +17,7 @@
         'formats/Tracing.format.ps1xml'
         'formats/Kmsg.format.ps1xml'
         'formats/Oops.format.ps1xml'
+        'formats/Bpf.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -53,6 +54,9 @@
         'Get-KernelMessage'
         'Get-KernelOomEvent'
         'Get-KernelOops'
+        'Measure-SyscallLatency'
+        'Get-BpfProgram'
+        'Format-Histogram'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
