@@ -10,7 +10,7 @@ namespace KernelDebug.Core.Bpf.Tools;
 /// block_rq_insert with <see cref="BlockIoLatencyOptions.Queued"/>) and turns its maps into
 /// <see cref="BlockIoLatency"/> records per interval, cut without losing requests (generation flip).
 /// </summary>
-public sealed class BlockIoLatencyMeter : IDisposable
+public sealed class BlockIoLatencyMeter : IBpfMeter<BlockIoLatency>
 {
     internal const int MaxDisks = 8;
     private const uint AllOps = 0xff;

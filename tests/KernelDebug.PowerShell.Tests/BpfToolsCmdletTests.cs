@@ -1,0 +1,114 @@
+using System.Management.Automation;
+using KernelDebug.Core.Bpf;
+using KernelDebug.Core.Bpf.Tools;
+using KernelDebug.TestSupport;
+using Xunit;
+
+namespace KernelDebug.PowerShell.Tests;
+
+/// <summary>
+/// Measure-BlockIoLatency and Measure-LockContention hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_ programs this process held or that appeared during the test.
+/// </summary>
+public class BpfToolsCmdletTests
+{
+    private static readonly int Self = Environment.ProcessId;
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_"];
+
+    private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
+
+    private static HashSet<uint> Held() =>
+        BpfProgramInfo.ReadAll(Ours).Where(p => p.OwnerProcessIds.Contains(Self)).Select(p => p.Id).ToHashSet();
+
+    private static uint MaxProgramId() => BpfProgramInfo.ReadAll(resolveOwners: false).Select(p => p.Id).DefaultIfEmpty(0u).Max();
+
+    /// <summary>Nothing this process created is held any more, and what appeared since <paramref name="idsAbove"/> and is not another process's is unloaded.</summary>
+    internal static void AssertNothingLeft(uint idsAbove)
+    {
+        Assert.Empty(Held());
+        var created = BpfProgramInfo.ReadAll(Ours, resolveOwners: false).Where(p => p.Id > idsAbove).Select(p => p.Id).ToList();
+        var stillLoaded = BpfProgramInfo.WaitUntilUnloaded(created, TimeSpan.FromSeconds(5));
+        var othersHold = BpfProgramInfo.ReadAll(Ours).Where(p => stillLoaded.Contains(p.Id) && p.OwnerProcessIds.Count > 0 && !p.OwnerProcessIds.Contains(Self)).Select(p => p.Id);
+        Assert.Empty(stillLoaded.Except(othersHold));
+    }
+
+    /// <summary>Runs <paramref name="load"/> on a thread once <paramref name="programs"/> of our programs are attached.</summary>
+    private static Thread WhenAttached(int programs, Action load)
+    {
+        var t = new Thread(() =>
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (Held().Count < programs && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            load();
+        }) { IsBackground = true };
+        t.Start();
+        return t;
+    }
+
+    [Fact]
+    public void BlockIo_LoopDevice_DirectWrites_CountAndBytesMatch()
+    {
+        if (LoopDevice.WhyUnavailable() is { } why) Assert.Skip(why);
+        uint before = MaxProgramId();
+        using var loop = LoopDevice.Create();
+        var t = WhenAttached(2, () => loop.WriteDirect(64, 32768));
+        var r = PsRunner.Run($"Measure-BlockIoLatency -Disk {loop.Name} -ByDisk -ByOperation -Duration 0:0:3");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var w = Assert.Single(r.Objects<BlockIoLatency>(), x => x.Operation == "Write");
+        Assert.Equal(loop.Name, w.Disk);
+        Assert.Equal(64UL, w.Count);
+        Assert.Equal(64L * 32768, w.Bytes);
+        Assert.NotEmpty(r.Progress);
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void BlockIo_DiskFromPipeline_ByPropertyName()
+    {
+        if (LoopDevice.WhyUnavailable() is { } why) Assert.Skip(why);
+        uint before = MaxProgramId();
+        using var loop = LoopDevice.Create();
+        var t = WhenAttached(2, () => loop.WriteDirect(10, 4096));
+        var r = PsRunner.Run($"[pscustomobject]@{{ Disk = '{loop.Name}' }} | Measure-BlockIoLatency -ByDisk -Duration 0:0:2");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var rec = Assert.Single(r.Objects<BlockIoLatency>());
+        Assert.Equal(loop.Name, rec.Disk);
+        Assert.True(rec.Count >= 10);
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void BlockIo_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(11);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Measure-BlockIoLatency -Queued -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void BlockIo_UnknownDisk_IsObjectNotFound()
+    {
+        var r = PsRunner.Run("Measure-BlockIoLatency -Disk no-such-disk -Duration 0:0:1");
+        Assert.NotNull(r.Terminating);
+        Assert.StartsWith("DiskNotFound", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ObjectNotFound, r.Terminating.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void BlockIo_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Measure-BlockIoLatency -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category; 'FIX=' + $_.ErrorDetails.RecommendedAction }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+        Assert.Contains("cap_bpf,cap_perfmon", r.StdOut);
+    }
+}
