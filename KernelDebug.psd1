@@ -59,6 +59,7 @@
         'Get-BpfProgram'
         'Format-Histogram'
         'Measure-BlockIoLatency'
+        'Measure-LockContention'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

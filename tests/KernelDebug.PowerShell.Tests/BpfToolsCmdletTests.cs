@@ -111,4 +111,90 @@ public class BpfToolsCmdletTests
         Assert.Contains("CAT=PermissionDenied", r.StdOut);
         Assert.Contains("cap_bpf,cap_perfmon", r.StdOut);
     }
+
+    [Fact]
+    public void Lock_PipeWriters_ByCaller_FromPipeline()
+    {
+        uint before = MaxProgramId();
+        var t = WhenAttached(2, () => KernelDebug.PowerShell.Tests.PipeContention.Run(TimeSpan.FromSeconds(1.5)));
+        var r = PsRunner.Run("Get-Process -Id $PID | Measure-LockContention -ByCaller -Duration 0:0:3 -Top 20");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var recs = r.Objects<LockContention>();
+        Assert.InRange(recs.Count, 1, 20);
+        for (int i = 1; i < recs.Count; i++) Assert.True(recs[i - 1].TotalWait >= recs[i].TotalWait);
+        Assert.Contains(recs, x => x.LockType == "mutex" && x.Stack.Any(f => f.Function.Contains("pipe_write")));
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Lock_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(13);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Measure-LockContention -ByCaller -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Lock_NegativeMinimumWait_IsInvalidArgument()
+    {
+        var r = PsRunner.Run("Measure-LockContention -MinimumWait ([timespan]::FromSeconds(-1)) -Duration 0:0:1");
+        Assert.NotNull(r.Terminating);
+        Assert.StartsWith("InvalidMinimumWait", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, r.Terminating.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void Lock_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Measure-LockContention -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+    }
+}
+
+/// <summary>Eight threads writing one pipe while one reads: contention on the pipe's mutex.</summary>
+internal static unsafe partial class PipeContention
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    private static partial int pipe(int* fds);
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    private static partial nint write(int fd, byte* buf, nint count);
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    private static partial nint read(int fd, byte* buf, nint count);
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int close(int fd);
+
+    public static void Run(TimeSpan duration)
+    {
+        int* fds = stackalloc int[2];
+        if (pipe(fds) != 0) throw new InvalidOperationException("pipe failed");
+        int r = fds[0], w = fds[1];
+        var stop = DateTime.UtcNow + duration;
+        var writers = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+        {
+            var buf = new byte[4096];
+            fixed (byte* p = buf)
+                while (DateTime.UtcNow < stop) write(w, p, buf.Length);
+        })).ToList();
+        var reader = new Thread(() =>
+        {
+            var buf = new byte[65536];
+            fixed (byte* p = buf)
+                while (read(r, p, buf.Length) > 0) { }
+        });
+        reader.Start();
+        writers.ForEach(t => t.Start());
+        writers.ForEach(t => t.Join());
+        close(w);
+        reader.Join();
+        close(r);
+    }
 }
