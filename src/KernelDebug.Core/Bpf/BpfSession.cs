@@ -119,6 +119,14 @@ public sealed unsafe class BpfSession : IDisposable
         ErrnoException.Check(Libbpf.bpf_map__set_autocreate(map, false), $"bpf_map__set_autocreate({name})");
     }
 
+    /// <summary>Sizes a map before load (a table bounded by a user option, preallocated to that size).</summary>
+    public void SetMapMaxEntries(string name, uint maxEntries)
+    {
+        nint map = Libbpf.bpf_object__find_map_by_name(Handle, name);
+        if (map == 0) throw new ArgumentException($"the BPF object has no map '{name}'", nameof(name));
+        ErrnoException.Check(Libbpf.bpf_map__set_max_entries(map, maxEntries), $"bpf_map__set_max_entries({name})");
+    }
+
     /// <summary>
     /// Writes a <c>const volatile</c> global before load. Its offset and size come from the object's BTF (the
     /// .rodata DATASEC), never from assumptions about layout; <paramref name="value"/> may be shorter than the
