@@ -60,6 +60,7 @@
         'Format-Histogram'
         'Measure-BlockIoLatency'
         'Measure-LockContention'
+        'Trace-KernelMemoryLeak'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

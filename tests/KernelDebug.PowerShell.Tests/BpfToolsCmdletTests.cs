@@ -7,13 +7,13 @@ using Xunit;
 namespace KernelDebug.PowerShell.Tests;
 
 /// <summary>
-/// Measure-BlockIoLatency and Measure-LockContention hosted in this process. One class so the live tests run one after
-/// another; leak checks look only at the kd_bio_/kd_lk_ programs this process held or that appeared during the test.
+/// Measure-BlockIoLatency, Measure-LockContention and Trace-KernelMemoryLeak hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_ programs this process held or that appeared during the test.
 /// </summary>
 public class BpfToolsCmdletTests
 {
     private static readonly int Self = Environment.ProcessId;
-    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_"];
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_"];
 
     private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
@@ -158,6 +158,54 @@ public class BpfToolsCmdletTests
         Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
         Assert.Contains("CAT=PermissionDenied", r.StdOut);
     }
+
+    [Fact]
+    public void Leak_OpenPipes_AttributedToPipeCode()
+    {
+        uint before = MaxProgramId();
+        List<int> fds = new();
+        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(1500));
+        try
+        {
+            var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:2.5 -Top 10");
+            t.Join();
+            Assert.Null(r.Terminating);
+            var recs = r.Objects<KernelMemoryLeak>();
+            Assert.InRange(recs.Count, 1, 10);
+            var pipe = recs.Where(x => x.Site.StartsWith("alloc_pipe_info")).Aggregate(0UL, (s, x) => s + x.Count);
+            Assert.True(pipe >= 1500, string.Join("\n", recs.Select(x => $"{x.Site} {x.Count}")));
+            for (int i = 1; i < recs.Count; i++) Assert.True(recs[i - 1].Bytes >= recs[i].Bytes);
+        }
+        finally
+        {
+            t.Join();
+            PipeContention.Close(fds);
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Leak_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(17);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Leak_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Trace-KernelMemoryLeak -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+    }
 }
 
 /// <summary>Eight threads writing one pipe while one reads: contention on the pipe's mutex.</summary>
@@ -171,6 +219,25 @@ internal static unsafe partial class PipeContention
     private static partial nint read(int fd, byte* buf, nint count);
     [System.Runtime.InteropServices.LibraryImport("libc")]
     private static partial int close(int fd);
+
+    public static List<int> OpenPipes(int n)
+    {
+        var fds = new List<int>(2 * n);
+        int* two = stackalloc int[2];
+        for (int i = 0; i < n; i++)
+        {
+            if (pipe(two) != 0) throw new InvalidOperationException($"pipe failed after {i}");
+            fds.Add(two[0]);
+            fds.Add(two[1]);
+        }
+        return fds;
+    }
+
+    public static void Close(List<int> fds)
+    {
+        foreach (var fd in fds) close(fd);
+        fds.Clear();
+    }
 
     public static void Run(TimeSpan duration)
     {

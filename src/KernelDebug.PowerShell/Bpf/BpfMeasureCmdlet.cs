@@ -8,7 +8,7 @@ using KernelDebug.PowerShell.Infrastructure;
 namespace KernelDebug.PowerShell.Bpf;
 
 /// <summary>
-/// Base of the BPF measuring cmdlets (Measure-BlockIoLatency, Measure-LockContention): -Duration, -Interval, -Top,
+/// Base of the BPF measuring cmdlets (Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak): -Duration, -Interval, -Top,
 /// -NoProgramStatistics, the measuring loop on a background thread with progress, Ctrl+C in a console that still
 /// writes what was measured, and the meter disposed on every path.
 /// Not generic, so the help generator finds the parameters' docs under this type's name.

@@ -110,14 +110,16 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
         ulong minAgeNs = (ulong)_options.MinimumAge.Ticks * 100;
         var time = DateTimeOffset.Now;
 
-        var groups = new Dictionary<(ulong Site, int Stack, uint Kind), (ulong Count, ulong Bytes, ulong OldestTs, byte[] Oldest)>();
+        // Page allocations have no call site: their site is the first stack frame past the page allocator, by name.
+        var groups = new Dictionary<(string Site, int Stack, uint Kind), (ulong Count, ulong Bytes, ulong OldestTs, byte[] Oldest)>();
         foreach (var (_, v) in entries)
         {
             ulong size = U64(v, 0), ts = U64(v, 8), site = U64(v, 16);
             int stackId = BinaryPrimitives.ReadInt32LittleEndian(v.AsSpan(24));
             uint kind = BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(32));
             if (ts > nowNs || nowNs - ts < minAgeNs) continue;
-            var key = _options.GroupBy == KernelMemoryLeakGrouping.Stack ? (0UL, stackId, kind) : (site, kind == 2 ? stackId : -2, kind);
+            var key = _options.GroupBy == KernelMemoryLeakGrouping.Stack ? ("", stackId, kind)
+                : (site != 0 ? site.ToString("x") : SiteText(0, StackOf(stackId)), -2, kind);
             if (groups.TryGetValue(key, out var acc))
                 groups[key] = (acc.Count + 1, acc.Bytes + size, Math.Min(acc.OldestTs, ts), ts < acc.OldestTs ? v : acc.Oldest);
             else
