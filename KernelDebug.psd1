@@ -61,6 +61,7 @@
         'Measure-BlockIoLatency'
         'Measure-LockContention'
         'Trace-KernelMemoryLeak'
+        'Measure-KernelCpuProfile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -7,13 +7,14 @@ using Xunit;
 namespace KernelDebug.PowerShell.Tests;
 
 /// <summary>
-/// Measure-BlockIoLatency, Measure-LockContention and Trace-KernelMemoryLeak hosted in this process. One class so the live tests run one after
-/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_ programs this process held or that appeared during the test.
+/// Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak and Measure-KernelCpuProfile hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_/kd_pf_ programs this process held or that appeared during the test.
 /// </summary>
+[Collection(BpfToolsSerial.Name)]
 public class BpfToolsCmdletTests
 {
     private static readonly int Self = Environment.ProcessId;
-    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_"];
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_", "kd_pf_"];
 
     private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
@@ -206,6 +207,67 @@ public class BpfToolsCmdletTests
         Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
         Assert.Contains("CAT=PermissionDenied", r.StdOut);
     }
+
+    [Fact]
+    public void Profile_BusyLoop_FoldsIntoFlameGraphInput()
+    {
+        uint before = MaxProgramId();
+        var psi = new System.Diagnostics.ProcessStartInfo("sh") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("while :; do :; done");
+        using var busy = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            var r = PsRunner.Run($"Measure-KernelCpuProfile -ProcessId {busy.Id} -Duration 0:0:1.5 | ConvertTo-FoldedStack -IncludeCommand");
+            Assert.Null(r.Terminating);
+            var folded = r.Objects<KernelDebug.Core.Profiling.FoldedStack>();
+            Assert.NotEmpty(folded);
+            Assert.All(folded, f => Assert.Equal("sh", f.Frames[0]));
+            Assert.True(folded.Sum(f => f.Count) >= 30);
+            var top = PsRunner.Run($"Measure-KernelCpuProfile -ProcessId {busy.Id} -Duration 0:0:1 -TopFunctions -Top 3");
+            Assert.Null(top.Terminating);
+            Assert.InRange(top.Objects<KernelCpuFunction>().Count, 1, 3);
+        }
+        finally
+        {
+            busy.Kill();
+            busy.WaitForExit();
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Profile_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(19);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Measure-KernelCpuProfile -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Profile_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Measure-KernelCpuProfile -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+    }
+}
+
+/// <summary>
+/// Runs the BPF tool tests alone, after the parallel tests: BpfCmdletTests counts every kd_ program this process holds,
+/// so ours must not be loaded while it runs.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BpfToolsSerial
+{
+    public const string Name = "BPF tools (not in parallel with other kd_ program tests)";
 }
 
 /// <summary>Eight threads writing one pipe while one reads: contention on the pipe's mutex.</summary>

@@ -76,3 +76,57 @@ Describe 'Measure-LockContention' {
         Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Trace-KernelMemoryLeak' {
+    BeforeAll {
+        $script:Leaks = @(Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:1 -Top 5)
+    }
+    It 'writes outstanding allocation groups with a symbolized site' {
+        $Leaks.Count | Should -BeGreaterThan 0
+        $Leaks[0].Site | Should -Not -BeNullOrEmpty
+        $Leaks[0].Bytes | Should -BeGreaterOrEqual $Leaks[-1].Bytes
+    }
+    It 'shows a table with human units' {
+        $text = $Leaks | Format-Table | Out-String -Width 200
+        $text | Should -Match 'OldestAge'
+        $text | Should -Match '( B|KiB|MiB)'
+    }
+    It 'exports flat columns to CSV' {
+        $csv = $Leaks | Select-Object Site, Allocator, Count, Bytes, OldestAge | ConvertTo-Csv | ConvertFrom-Csv
+        $csv[0].Site | Should -Be $Leaks[0].Site
+    }
+}
+
+Describe 'Measure-KernelCpuProfile' {
+    BeforeAll {
+        $psi = [Diagnostics.ProcessStartInfo]::new('sh')
+        $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add('while :; do :; done')
+        $script:busy = [Diagnostics.Process]::Start($psi)
+        $script:Samples = @(Measure-KernelCpuProfile -Duration 0:0:1.5)
+        $script:svg = Join-Path ([IO.Path]::GetTempPath()) "kd-pester-cpu-$PID.svg"
+    }
+    AfterAll {
+        if ($busy -and -not $busy.HasExited) { $busy.Kill(); $busy.WaitForExit() }
+        Remove-Item $svg -ErrorAction Ignore
+    }
+    It 'samples the busy loop most' {
+        $top = $Samples | Group-Object ProcessId | Sort-Object { ($_.Group | Measure-Object Count -Sum).Sum } -Descending | Select-Object -First 3
+        $top.Name | Should -Contain ([string]$busy.Id)
+    }
+    It 'shows a table of stacks' {
+        ($Samples | Format-Table | Out-String -Width 200) | Should -Match 'Stack \(leaf first\)'
+    }
+    It 'folds into a flame graph' {
+        $Samples | ConvertTo-FoldedStack -IncludeCommand | Export-FlameGraph -Path $svg
+        (Get-Content $svg -Raw) | Should -Match '<svg'
+        (Get-Content $svg -Raw) | Should -Match 'sh'
+    }
+    It 'summarizes top functions' {
+        $top = [KernelDebug.Core.Bpf.Tools.KernelCpuFunction]::Summarize([KernelDebug.Core.Bpf.Tools.KernelCpuSample[]]$Samples)
+        $top[0].Self | Should -BeGreaterThan 0
+        ($top | Select-Object -First 3 | Format-Table | Out-String) | Should -Match 'Self%'
+    }
+    It 'leaves no kd_ program held by this process' {
+        Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
+    }
+}

@@ -233,6 +233,29 @@ public sealed unsafe class BpfSession : IDisposable
         AttachMilliseconds = sw.Elapsed.TotalMilliseconds;
     }
 
+    /// <summary>
+    /// Attaches a loaded perf_event program to a perf event fd (one per CPU for a profiler). The link takes the fd
+    /// over: it is closed with the link, on Detach or Dispose, and here when attaching fails.
+    /// </summary>
+    public void AttachPerfEvent(string program, int perfEventFd)
+    {
+        nint p = Libbpf.bpf_object__find_program_by_name(Handle, program);
+        if (p == 0) { Libc.close(perfEventFd); throw new ArgumentException($"the BPF object has no program '{program}'", nameof(program)); }
+        using var log = LibbpfLog.Capture(_verbose);
+        nint link = Libbpf.bpf_program__attach_perf_event(p, perfEventFd);
+        if (link == 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            Libc.close(perfEventFd);
+            throw new ErrnoException($"bpf_program__attach_perf_event({program})", errno == 0 ? ErrnoException.EINVAL : errno, log.Tail(), errorId: "BpfAttachFailed");
+        }
+        lock (_gate)
+        {
+            if (_disposed) { Libbpf.bpf_link__destroy(link); throw new ObjectDisposedException(nameof(BpfSession)); }
+            _links.Add(new BpfLinkHandle(link));
+        }
+    }
+
     /// <summary>Detaches every program (maps stay readable until Dispose).</summary>
     public void Detach()
     {

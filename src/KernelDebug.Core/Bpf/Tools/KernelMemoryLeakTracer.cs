@@ -36,15 +36,17 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
 
     private readonly BpfSession _session;
     private readonly KernelMemoryLeakOptions _options;
-    private readonly KernelSymbolTable? _symbols;
+    private readonly Lazy<KernelSymbolTable?> _symbolTable;
+    // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
+    private KernelSymbolTable? _symbols => _symbolTable.Value;
     private readonly Dictionary<int, IReadOnlyList<StackFrame>> _stackCache = new();
 
-    private KernelMemoryLeakTracer(BpfSession session, BpfAttachMethod method, KernelMemoryLeakOptions options, KernelSymbolTable? symbols)
+    private KernelMemoryLeakTracer(BpfSession session, BpfAttachMethod method, KernelMemoryLeakOptions options, Lazy<KernelSymbolTable?> symbols)
     {
         _session = session;
         AttachMethod = method;
         _options = options;
-        _symbols = symbols;
+        _symbolTable = symbols;
     }
 
     /// <inheritdoc />
@@ -68,8 +70,12 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
         if (options.MinimumAge < TimeSpan.Zero)
             throw new KernelDebugException("InvalidMinimumAge", KernelErrorCategory.InvalidArgument, "-MinimumAge must not be negative.", null, options.MinimumAge);
 
-        var symbols = KernelSymbolTable.TryLoad(root);
-        if (symbols is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): call sites and stacks stay unsymbolized.");
+        var symbols = new Lazy<KernelSymbolTable?>(() =>
+        {
+            var t = KernelSymbolTable.TryLoad(root);
+            if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): call sites and stacks stay unsymbolized.");
+            return t;
+        });
         int pageShift = System.Numerics.BitOperations.Log2((uint)root.PageSize);
         var (session, method) = BpfToolLoader.Start(root, "memleak", options.AttachMethods ?? Preference,
             m =>

@@ -33,19 +33,21 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
 
     private readonly BpfSession _session;
     private readonly LockContentionOptions _options;
-    private readonly KernelSymbolTable? _symbols;
+    private readonly Lazy<KernelSymbolTable?> _symbolTable;
+    // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
+    private KernelSymbolTable? _symbols => _symbolTable.Value;
     private readonly bool _statsOn;
     private readonly Dictionary<int, IReadOnlyList<StackFrame>> _stackCache = new();
     private uint _generation;
     private ulong _lastRunTime, _lastRunCount, _lastMissed;
     private DateTimeOffset _intervalStart;
 
-    private LockContentionMeter(BpfSession session, BpfAttachMethod method, LockContentionOptions options, KernelSymbolTable? symbols)
+    private LockContentionMeter(BpfSession session, BpfAttachMethod method, LockContentionOptions options, Lazy<KernelSymbolTable?> symbols)
     {
         _session = session;
         AttachMethod = method;
         _options = options;
-        _symbols = symbols;
+        _symbolTable = symbols;
         _statsOn = options.ProgramStatistics && session.EnableStatistics();
         (_lastRunTime, _lastRunCount) = _statsOn ? BpfToolLoader.RunStats(session) : (0, 0);
         _intervalStart = DateTimeOffset.Now;
@@ -72,8 +74,12 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
             throw KernelErrors.FeatureMissing("LockTracepointsMissing", "the lock:contention_begin/contention_end tracepoints",
                 "Boot a kernel of version 5.19 or later built with CONFIG_TRACEPOINTS=y (the contention tracepoints need no lockdep).", "lock:contention_begin");
 
-        var symbols = KernelSymbolTable.TryLoad(root);
-        if (symbols is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): locks and stacks stay unsymbolized.");
+        var symbols = new Lazy<KernelSymbolTable?>(() =>
+        {
+            var t = KernelSymbolTable.TryLoad(root);
+            if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): locks and stacks stay unsymbolized.");
+            return t;
+        });
         var (session, method) = BpfToolLoader.Start(root, "lockcont", options.AttachMethods ?? Preference, m => Programs[m], (s, _) =>
         {
             if (options.ProcessIds.Count > 0)
