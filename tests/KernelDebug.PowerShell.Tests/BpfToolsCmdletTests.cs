@@ -186,6 +186,26 @@ public class BpfToolsCmdletTests
     }
 
     [Fact]
+    public void Leak_TableFull_WarnsAboutOverflow()
+    {
+        List<int> fds = new();
+        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(300));
+        try
+        {
+            var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -MaxTracked 50 -Duration 0:0:2");
+            t.Join();
+            Assert.Null(r.Terminating);
+            Assert.Contains(r.Warnings, w => w.Contains("-MaxTracked"));
+            Assert.All(r.Objects<KernelMemoryLeak>(), x => Assert.True(x.Overflows > 0));
+        }
+        finally
+        {
+            t.Join();
+            PipeContention.Close(fds);
+        }
+    }
+
+    [Fact]
     public void Leak_StopMidRun_20Times_LeavesNothing()
     {
         uint before = MaxProgramId();

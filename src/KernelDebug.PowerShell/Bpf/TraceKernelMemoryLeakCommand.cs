@@ -61,10 +61,30 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
     /// <inheritdoc />
     protected override string Activity => "Tracing kernel memory allocations";
 
+    private long _overflows;
+
     /// <inheritdoc />
     protected override void Process()
     {
         if (ProcessId is not null) _pids.AddRange(ProcessId);
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<object> Shape(IEnumerable<object> records)
+    {
+        var list = records.ToList();
+        foreach (var r in list.OfType<KernelMemoryLeak>())
+            if ((long)r.Overflows > Interlocked.Read(ref _overflows)) Interlocked.Exchange(ref _overflows, (long)r.Overflows);
+        return list;
+    }
+
+    /// <inheritdoc />
+    protected override void End()
+    {
+        base.End();
+        long n = Interlocked.Read(ref _overflows);
+        if (n > 0)
+            WriteWarning($"{n} allocations were not tracked because the table of {MaxTracked} entries was full: the report may miss leaks. Raise -MaxTracked, or narrow with -ProcessId or -Allocator.");
     }
 
     /// <inheritdoc />
