@@ -122,6 +122,45 @@ public class KernelCpuProfileLiveTests
     }
 
     [Fact]
+    public void ElfSymbols_Libc_MatchNm()
+    {
+        string libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+        if (!File.Exists(libc) || !File.Exists("/usr/bin/nm")) Assert.Skip("needs libc.so.6 and nm (binutils) as the oracle");
+        var psi = new ProcessStartInfo("/usr/bin/nm", ["-D", "-S", "--defined-only", libc]) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var nm = Process.Start(psi)!;
+        string text = nm.StandardOutput.ReadToEnd();
+        nm.WaitForExit();
+        // "00000000000d54f0 0000000000000008 W getppid@@GLIBC_2.2.5"
+        var line = text.Split('\n').First(l => l.Split(' ') is [_, _, "T" or "W", var n] && n.Split('@')[0] == "getppid");
+        ulong size = Convert.ToUInt64(line.Split(' ')[1], 16);
+        var table = ElfSymbolTable.Parse(File.ReadAllBytes(libc));
+        Assert.True(table.Count > 500);
+        var getppid = table.Functions.First(f => f.Name == "getppid");
+        Assert.Equal(size, getppid.Size);
+        Assert.Equal(("getppid", 3UL), table.Resolve(getppid.FileOffset + 3));
+        // a frame through a maps entry of libc at its file offset
+        var maps = new List<KernelCpuProfiler.MapsEntry> { new(0x7f0000000000, 0x7f0000400000, 0, libc) };
+        var frame = KernelCpuProfiler.UserFrame(0x7f0000000000 + getppid.FileOffset + 3, maps, ElfSymbolTable.ForFile);
+        Assert.Equal("getppid", frame.Function);
+        Assert.Equal(3, frame.Offset);
+        Assert.Equal("libc.so.6", frame.Module);
+    }
+
+    [Fact]
+    public void ElfSymbols_Garbage_IsEmpty()
+    {
+        Assert.Equal(0, ElfSymbolTable.Parse(new byte[100]).Count);
+        var rnd = new Random(5);
+        var junk = new byte[4096];
+        rnd.NextBytes(junk);
+        "\u007fELF"u8.ToArray().CopyTo(junk, 0);
+        junk[4] = 2; junk[5] = 1;
+        var t = ElfSymbolTable.Parse(junk);   // must not throw
+        Assert.True(t.Count >= 0);
+        Assert.Equal(0, ElfSymbolTable.ForFile("/nonexistent/file").Count);
+    }
+
+    [Fact]
     public void OfflineCpu_IsInvalidArgument()
     {
         var e = Assert.Throws<KernelDebugException>(() => KernelCpuProfiler.Start(KernelRoot.Live, new KernelCpuProfileOptions { Cpus = [4096] }));

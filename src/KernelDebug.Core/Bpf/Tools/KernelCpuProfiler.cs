@@ -12,7 +12,7 @@ namespace KernelDebug.Core.Bpf.Tools;
 /// <summary>
 /// The kernel side of Measure-KernelCpuProfile: one cpu-clock perf event per CPU at the chosen frequency drives
 /// profile.bpf.c, which counts samples per process and kernel + user stack. Kernel frames are symbolized through
-/// kallsyms, user frames as binary+offset from /proc/PID/maps.
+/// kallsyms, user frames through the ELF symbols of the file /proc/PID/maps maps there (else binary+offset).
 /// </summary>
 public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
 {
@@ -177,17 +177,22 @@ public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
     {
         if (id < 0) return Array.Empty<StackFrame>();
         if (!maps.TryGetValue(pid, out var m)) maps[pid] = m = ReadMaps(_root, pid);
-        return ReadStack(id).Select(ip => UserFrame(ip, m)).ToList();
+        return ReadStack(id).Select(ip => UserFrame(ip, m, path => _root.IsLive ? ElfSymbolTable.ForFile(path) : null)).ToList();
     }
 
-    /// <summary>A user address as binary+file offset from the process's mappings, or the bare address.</summary>
-    public static StackFrame UserFrame(ulong ip, IReadOnlyList<MapsEntry> maps)
+    /// <summary>
+    /// A user address as function+offset from the ELF symbols (.symtab, else .dynsym) of the mapped file, else
+    /// binary+file offset, else the bare address. <paramref name="symbols"/> gives a file's table (null: no lookup).
+    /// </summary>
+    public static StackFrame UserFrame(ulong ip, IReadOnlyList<MapsEntry> maps, Func<string, ElfSymbolTable?>? symbols = null)
     {
         foreach (var e in maps)
             if (ip >= e.Start && ip < e.End)
             {
                 string module = Path.GetFileName(e.Path);
                 ulong offset = ip - e.Start + e.Offset;
+                if (e.Path.StartsWith('/') && symbols?.Invoke(e.Path)?.Resolve(offset) is { } fn)
+                    return new StackFrame { Function = fn.Name, Offset = (long)fn.Offset, Module = module, Address = ip, Context = "user" };
                 return new StackFrame { Function = $"{module}+0x{offset:x}", Module = module, Address = ip, Context = "user" };
             }
         return new StackFrame { Function = $"0x{ip:x}", Address = ip, Reliable = false, Context = "user" };
