@@ -18,6 +18,7 @@
         'formats/Kmsg.format.ps1xml'
         'formats/Oops.format.ps1xml'
         'formats/Bpf.format.ps1xml'
+        'formats/BpfTools.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -57,6 +58,10 @@
         'Measure-SyscallLatency'
         'Get-BpfProgram'
         'Format-Histogram'
+        'Measure-BlockIoLatency'
+        'Measure-LockContention'
+        'Trace-KernelMemoryLeak'
+        'Measure-KernelCpuProfile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -118,15 +118,20 @@ public static class Unprivileged
         }
     }
 
+    // Copied once per test process: deleting and recopying on every call broke a pwsh of a parallel test that was
+    // importing the module from the same folder at that moment (CommandNotFoundException).
+    private static string? _moduleCopy;
+
     private static string PrepareModule()
     {
         lock (Gate)
         {
+            if (_moduleCopy is not null) return _moduleCopy;
             string dest = Path.Combine(Path.GetTempPath(), $"kd-module-{Environment.ProcessId}");
             if (Directory.Exists(dest)) Directory.Delete(dest, true);
             CopyTree(TestPaths.ModuleDirectory, dest);
             Chmod(dest, "-R a+rX");
-            return dest;
+            return _moduleCopy = dest;
         }
     }
 

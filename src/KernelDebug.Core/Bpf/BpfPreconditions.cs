@@ -15,6 +15,8 @@ public enum BpfAttachMethod
     RawTp,
     /// <summary>Classic tracepoint through perf (SEC("tracepoint/...")): needs tracefs for the event id.</summary>
     Tracepoint,
+    /// <summary>A perf_event program on sampling perf events (profilers), not a tracepoint.</summary>
+    PerfEvent,
 }
 
 /// <summary>

@@ -119,6 +119,14 @@ public sealed unsafe class BpfSession : IDisposable
         ErrnoException.Check(Libbpf.bpf_map__set_autocreate(map, false), $"bpf_map__set_autocreate({name})");
     }
 
+    /// <summary>Sizes a map before load (a table bounded by a user option, preallocated to that size).</summary>
+    public void SetMapMaxEntries(string name, uint maxEntries)
+    {
+        nint map = Libbpf.bpf_object__find_map_by_name(Handle, name);
+        if (map == 0) throw new ArgumentException($"the BPF object has no map '{name}'", nameof(name));
+        ErrnoException.Check(Libbpf.bpf_map__set_max_entries(map, maxEntries), $"bpf_map__set_max_entries({name})");
+    }
+
     /// <summary>
     /// Writes a <c>const volatile</c> global before load. Its offset and size come from the object's BTF (the
     /// .rodata DATASEC), never from assumptions about layout; <paramref name="value"/> may be shorter than the
@@ -223,6 +231,29 @@ public sealed unsafe class BpfSession : IDisposable
             }
         }
         AttachMilliseconds = sw.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>
+    /// Attaches a loaded perf_event program to a perf event fd (one per CPU for a profiler). The link takes the fd
+    /// over: it is closed with the link, on Detach or Dispose, and here when attaching fails.
+    /// </summary>
+    public void AttachPerfEvent(string program, int perfEventFd)
+    {
+        nint p = Libbpf.bpf_object__find_program_by_name(Handle, program);
+        if (p == 0) { Libc.close(perfEventFd); throw new ArgumentException($"the BPF object has no program '{program}'", nameof(program)); }
+        using var log = LibbpfLog.Capture(_verbose);
+        nint link = Libbpf.bpf_program__attach_perf_event(p, perfEventFd);
+        if (link == 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            Libc.close(perfEventFd);
+            throw new ErrnoException($"bpf_program__attach_perf_event({program})", errno == 0 ? ErrnoException.EINVAL : errno, log.Tail(), errorId: "BpfAttachFailed");
+        }
+        lock (_gate)
+        {
+            if (_disposed) { Libbpf.bpf_link__destroy(link); throw new ObjectDisposedException(nameof(BpfSession)); }
+            _links.Add(new BpfLinkHandle(link));
+        }
     }
 
     /// <summary>Detaches every program (maps stay readable until Dispose).</summary>

@@ -1,0 +1,78 @@
+namespace KernelDebug.Core.Bpf.Tools;
+
+/// <summary>Which part of a block request's life a <see cref="BlockIoLatency"/> measures.</summary>
+public enum BlockIoPhase
+{
+    /// <summary>Issue to the driver → completion: time on the device (driver and hardware).</summary>
+    Device,
+    /// <summary>Insert into the queue / I/O scheduler → issue to the driver (only with -Queued).</summary>
+    Queue,
+}
+
+/// <summary>
+/// Block I/O latency of one disk and operation (each "*" when not grouped) over one interval, measured in the kernel
+/// by Measure-BlockIoLatency from the block_rq tracepoints: requests, bytes, rates, exact min/mean/max and
+/// interpolated percentiles from a log-linear histogram.
+/// </summary>
+public sealed record BlockIoLatency
+{
+    /// <summary>Disk name (sda, nvme0n1, loop3), or "*" when not grouped by disk.</summary>
+    public string Disk { get; init; } = "*";
+    /// <summary>Operation (Read, Write, Flush, Discard, SecureErase, WriteZeroes, Zone*, Drv*), or "*" when not grouped by operation.</summary>
+    public string Operation { get; init; } = "*";
+    /// <summary>Device (issue → complete) or Queue (insert → issue).</summary>
+    public BlockIoPhase Phase { get; init; }
+    /// <summary>Requests completed (Device) or issued after queueing (Queue).</summary>
+    public ulong Count { get; init; }
+    /// <summary>Requests completed with an error status.</summary>
+    public ulong Errors { get; init; }
+    /// <summary>Bytes completed (Device phase; 0 for Queue).</summary>
+    public long Bytes { get; init; }
+    /// <summary>Requests per second over the interval.</summary>
+    public double Iops { get; init; }
+    /// <summary>Bytes per second over the interval.</summary>
+    public double Throughput { get; init; }
+    /// <summary>Shortest request.</summary>
+    public TimeSpan Min { get; init; }
+    /// <summary>Mean latency.</summary>
+    public TimeSpan Mean { get; init; }
+    /// <summary>Median latency (interpolated).</summary>
+    public TimeSpan P50 { get; init; }
+    /// <summary>90th percentile (interpolated).</summary>
+    public TimeSpan P90 { get; init; }
+    /// <summary>99th percentile (interpolated).</summary>
+    public TimeSpan P99 { get; init; }
+    /// <summary>Longest request.</summary>
+    public TimeSpan Max { get; init; }
+    /// <summary>Sum of all latencies.</summary>
+    public TimeSpan Total { get; init; }
+    /// <summary>The latency distribution in nanoseconds.</summary>
+    public Histogram Histogram { get; init; } = new();
+    /// <summary>How the programs were attached (TpBtf, RawTp).</summary>
+    public BpfAttachMethod AttachMethod { get; init; }
+    /// <summary>BPF program nanoseconds per block event (insert/issue/complete) in the interval, or null without BPF statistics.</summary>
+    public double? OverheadPerEvent { get; init; }
+    /// <summary>Completions seen without their issue during the interval (requests in flight at attach; all disks).</summary>
+    public ulong MissedIssues { get; init; }
+    /// <summary>Start of the interval.</summary>
+    public DateTimeOffset StartTime { get; init; }
+    /// <summary>End of the interval.</summary>
+    public DateTimeOffset EndTime { get; init; }
+}
+
+/// <summary>What Measure-BlockIoLatency measures.</summary>
+public sealed record BlockIoLatencyOptions
+{
+    /// <summary>Only these disks (names from /sys/block); empty = all. At most 8.</summary>
+    public IReadOnlyList<string> Disks { get; init; } = Array.Empty<string>();
+    /// <summary>A record per disk.</summary>
+    public bool ByDisk { get; init; }
+    /// <summary>A record per operation.</summary>
+    public bool ByOperation { get; init; }
+    /// <summary>Also measure queue time (insert → issue) as separate Queue records.</summary>
+    public bool Queued { get; init; }
+    /// <summary>Turn on kernel BPF statistics for OverheadPerEvent.</summary>
+    public bool ProgramStatistics { get; init; } = true;
+    /// <summary>Attach methods to try, best first; null = raw_tp, then tp_btf.</summary>
+    public IReadOnlyList<BpfAttachMethod>? AttachMethods { get; init; }
+}

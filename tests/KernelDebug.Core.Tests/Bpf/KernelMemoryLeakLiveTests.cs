@@ -1,0 +1,141 @@
+using System.Runtime.InteropServices;
+using KernelDebug.Core;
+using KernelDebug.Core.Bpf.Tools;
+using KernelDebug.Core.Errors;
+using Xunit;
+
+namespace KernelDebug.Core.Tests.Bpf;
+
+/// <summary>
+/// Oracle tests: this process opens thousands of pipes and keeps them open; their kernel allocations (alloc_pipe_info)
+/// must show as outstanding, and disappear once the pipes are closed.
+/// </summary>
+[Collection(LiveBpf.Name)]
+public partial class KernelMemoryLeakLiveTests
+{
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int pipe(int* fds);
+
+    [LibraryImport("libc")]
+    private static partial int close(int fd);
+
+    internal static unsafe List<int> OpenPipes(int n)
+    {
+        var fds = new List<int>(2 * n);
+        int* two = stackalloc int[2];
+        for (int i = 0; i < n; i++)
+        {
+            if (pipe(two) != 0) throw new InvalidOperationException($"pipe failed after {i}: errno {Marshal.GetLastPInvokeError()}");
+            fds.Add(two[0]);
+            fds.Add(two[1]);
+        }
+        return fds;
+    }
+
+    internal static void Close(List<int> fds)
+    {
+        foreach (var fd in fds) close(fd);
+        fds.Clear();
+    }
+
+    private static ulong PipeCount(IEnumerable<KernelMemoryLeak> records) =>
+        records.Where(r => r.Site.StartsWith("alloc_pipe_info", StringComparison.Ordinal)).Aggregate(0UL, (s, r) => s + r.Count);
+
+    [Fact]
+    public void OpenPipes_AreOutstandingAtAllocPipeInfo_UntilClosed()
+    {
+        const int n = 2000;
+        var tracer = KernelMemoryLeakTracer.Start(KernelRoot.Live, new KernelMemoryLeakOptions { ProcessIds = [Environment.ProcessId] });
+        var ids = tracer.Session.ProgramIds;
+        var fds = new List<int>();
+        try
+        {
+            fds = OpenPipes(n);
+            var open = tracer.Report();
+            // alloc_pipe_info makes two kmallocs per pipe: the pipe_inode_info and its buffer array.
+            Assert.True(PipeCount(open) >= 2 * n, string.Join("\n", open.Take(10).Select(r => $"{r.Site} {r.Count} {r.Bytes}")));
+            var site = open.First(r => r.Site.StartsWith("alloc_pipe_info", StringComparison.Ordinal));
+            Assert.Equal(KernelAllocator.Kmalloc, site.Allocator);
+            Assert.Equal(Environment.ProcessId, site.ProcessId);
+            Assert.True(site.Bytes >= (long)site.Count * 8);
+            Assert.NotEmpty(site.Stack);
+            Assert.Contains(site.Stack, f => f.Function.Contains("pipe", StringComparison.Ordinal));
+            Assert.Equal(0UL, site.Overflows);
+            Assert.True(site.Tracked >= 2 * n);
+
+            Close(fds);
+            var closed = tracer.Finish();
+            Assert.True(PipeCount(closed) < 50, $"still outstanding after close: {PipeCount(closed)}");
+        }
+        finally
+        {
+            Close(fds);
+            tracer.Dispose();
+            SyscallLatencyLiveTests.AssertNoProgramLeft(ids);
+        }
+    }
+
+    [Fact]
+    public void MinimumAge_HidesYoungAllocations()
+    {
+        var tracer = KernelMemoryLeakTracer.Start(KernelRoot.Live, new KernelMemoryLeakOptions { ProcessIds = [Environment.ProcessId], MinimumAge = TimeSpan.FromMinutes(5) });
+        var fds = new List<int>();
+        try
+        {
+            fds = OpenPipes(200);
+            Assert.Equal(0UL, PipeCount(tracer.Report()));
+        }
+        finally
+        {
+            Close(fds);
+            tracer.Dispose();
+        }
+    }
+
+    [Fact]
+    public void MaxTracked_BoundsTheTable_AndReportsOverflow()
+    {
+        var tracer = KernelMemoryLeakTracer.Start(KernelRoot.Live, new KernelMemoryLeakOptions { ProcessIds = [Environment.ProcessId], MaxTracked = 100 });
+        var fds = new List<int>();
+        try
+        {
+            fds = OpenPipes(500);
+            var r = tracer.Report();
+            Assert.NotEmpty(r);
+            Assert.All(r, x => Assert.InRange(x.Tracked, 1UL, 100UL));
+            Assert.True(r[0].Overflows >= 500, $"overflows {r[0].Overflows}");
+            Assert.True(r.Aggregate(0UL, (s, x) => s + x.Count) <= 100);
+        }
+        finally
+        {
+            Close(fds);
+            tracer.Dispose();
+        }
+    }
+
+    [Fact]
+    public void GroupByStack_SplitsBySampleStack()
+    {
+        var tracer = KernelMemoryLeakTracer.Start(KernelRoot.Live, new KernelMemoryLeakOptions { ProcessIds = [Environment.ProcessId], GroupBy = KernelMemoryLeakGrouping.Stack });
+        var fds = new List<int>();
+        try
+        {
+            fds = OpenPipes(300);
+            var r = tracer.Report();
+            Assert.True(PipeCount(r) >= 600);
+            Assert.All(r, x => Assert.NotEmpty(x.Stack));
+        }
+        finally
+        {
+            Close(fds);
+            tracer.Dispose();
+        }
+    }
+
+    [Fact]
+    public void NoAllocator_IsInvalidArgument()
+    {
+        var e = Assert.Throws<KernelDebugException>(() => KernelMemoryLeakTracer.Start(KernelRoot.Live, new KernelMemoryLeakOptions { Allocators = KernelAllocator.None }));
+        Assert.Equal("NoAllocatorSelected", e.ErrorId);
+    }
+}

@@ -1,0 +1,349 @@
+using System.Management.Automation;
+using KernelDebug.Core.Bpf;
+using KernelDebug.Core.Bpf.Tools;
+using KernelDebug.TestSupport;
+using Xunit;
+
+namespace KernelDebug.PowerShell.Tests;
+
+/// <summary>
+/// Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak and Measure-KernelCpuProfile hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_/kd_pf_ programs this process held or that appeared during the test.
+/// </summary>
+[Collection(BpfToolsSerial.Name)]
+public class BpfToolsCmdletTests
+{
+    private static readonly int Self = Environment.ProcessId;
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_", "kd_pf_"];
+
+    private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
+
+    private static HashSet<uint> Held() =>
+        BpfProgramInfo.ReadAll(Ours).Where(p => p.OwnerProcessIds.Contains(Self)).Select(p => p.Id).ToHashSet();
+
+    private static uint MaxProgramId() => BpfProgramInfo.ReadAll(resolveOwners: false).Select(p => p.Id).DefaultIfEmpty(0u).Max();
+
+    /// <summary>Nothing this process created is held any more, and what appeared since <paramref name="idsAbove"/> and is not another process's is unloaded.</summary>
+    internal static void AssertNothingLeft(uint idsAbove)
+    {
+        Assert.Empty(Held());
+        var created = BpfProgramInfo.ReadAll(Ours, resolveOwners: false).Where(p => p.Id > idsAbove).Select(p => p.Id).ToList();
+        var stillLoaded = BpfProgramInfo.WaitUntilUnloaded(created, TimeSpan.FromSeconds(5));
+        var othersHold = BpfProgramInfo.ReadAll(Ours).Where(p => stillLoaded.Contains(p.Id) && p.OwnerProcessIds.Count > 0 && !p.OwnerProcessIds.Contains(Self)).Select(p => p.Id);
+        Assert.Empty(stillLoaded.Except(othersHold));
+    }
+
+    /// <summary>Runs <paramref name="load"/> on a thread once <paramref name="programs"/> of our programs are attached.</summary>
+    private static Thread WhenAttached(int programs, Action load)
+    {
+        var t = new Thread(() =>
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (Held().Count < programs && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            load();
+        }) { IsBackground = true };
+        t.Start();
+        return t;
+    }
+
+    [Fact]
+    public void BlockIo_LoopDevice_DirectWrites_CountAndBytesMatch()
+    {
+        if (LoopDevice.WhyUnavailable() is { } why) Assert.Skip(why);
+        uint before = MaxProgramId();
+        using var loop = LoopDevice.Create();
+        var t = WhenAttached(2, () => loop.WriteDirect(64, 32768));
+        var r = PsRunner.Run($"Measure-BlockIoLatency -Disk {loop.Name} -ByDisk -ByOperation -Duration 0:0:3");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var w = Assert.Single(r.Objects<BlockIoLatency>(), x => x.Operation == "Write");
+        Assert.Equal(loop.Name, w.Disk);
+        Assert.Equal(64UL, w.Count);
+        Assert.Equal(64L * 32768, w.Bytes);
+        Assert.NotEmpty(r.Progress);
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void BlockIo_DiskFromPipeline_ByPropertyName()
+    {
+        if (LoopDevice.WhyUnavailable() is { } why) Assert.Skip(why);
+        uint before = MaxProgramId();
+        using var loop = LoopDevice.Create();
+        var t = WhenAttached(2, () => loop.WriteDirect(10, 4096));
+        var r = PsRunner.Run($"[pscustomobject]@{{ Disk = '{loop.Name}' }} | Measure-BlockIoLatency -ByDisk -Duration 0:0:2");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var rec = Assert.Single(r.Objects<BlockIoLatency>());
+        Assert.Equal(loop.Name, rec.Disk);
+        Assert.True(rec.Count >= 10);
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void BlockIo_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(11);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Measure-BlockIoLatency -Queued -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void BlockIo_UnknownDisk_IsObjectNotFound()
+    {
+        var r = PsRunner.Run("Measure-BlockIoLatency -Disk no-such-disk -Duration 0:0:1");
+        Assert.NotNull(r.Terminating);
+        Assert.StartsWith("DiskNotFound", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ObjectNotFound, r.Terminating.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void BlockIo_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Measure-BlockIoLatency -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category; 'FIX=' + $_.ErrorDetails.RecommendedAction }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+        Assert.Contains("cap_bpf,cap_perfmon", r.StdOut);
+    }
+
+    [Fact]
+    public void Lock_PipeWriters_ByCaller_FromPipeline()
+    {
+        uint before = MaxProgramId();
+        var t = WhenAttached(2, () => KernelDebug.PowerShell.Tests.PipeContention.Run(TimeSpan.FromSeconds(1.5)));
+        var r = PsRunner.Run("Get-Process -Id $PID | Measure-LockContention -ByCaller -Duration 0:0:3 -Top 20");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var recs = r.Objects<LockContention>();
+        Assert.InRange(recs.Count, 1, 20);
+        for (int i = 1; i < recs.Count; i++) Assert.True(recs[i - 1].TotalWait >= recs[i].TotalWait);
+        Assert.Contains(recs, x => x.LockType == "mutex" && x.Stack.Any(f => f.Function.Contains("pipe_write")));
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Lock_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(13);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Measure-LockContention -ByCaller -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Lock_NegativeMinimumWait_IsInvalidArgument()
+    {
+        var r = PsRunner.Run("Measure-LockContention -MinimumWait ([timespan]::FromSeconds(-1)) -Duration 0:0:1");
+        Assert.NotNull(r.Terminating);
+        Assert.StartsWith("InvalidMinimumWait", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, r.Terminating.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void Lock_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Measure-LockContention -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+    }
+
+    [Fact]
+    public void Leak_OpenPipes_AttributedToPipeCode()
+    {
+        uint before = MaxProgramId();
+        List<int> fds = new();
+        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(1500));
+        try
+        {
+            var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:2.5 -Top 10");
+            t.Join();
+            Assert.Null(r.Terminating);
+            var recs = r.Objects<KernelMemoryLeak>();
+            Assert.InRange(recs.Count, 1, 10);
+            var pipe = recs.Where(x => x.Site.StartsWith("alloc_pipe_info")).Aggregate(0UL, (s, x) => s + x.Count);
+            Assert.True(pipe >= 1500, string.Join("\n", recs.Select(x => $"{x.Site} {x.Count}")));
+            for (int i = 1; i < recs.Count; i++) Assert.True(recs[i - 1].Bytes >= recs[i].Bytes);
+        }
+        finally
+        {
+            t.Join();
+            PipeContention.Close(fds);
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Leak_TableFull_WarnsAboutOverflow()
+    {
+        List<int> fds = new();
+        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(300));
+        try
+        {
+            var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -MaxTracked 50 -Duration 0:0:2");
+            t.Join();
+            Assert.Null(r.Terminating);
+            Assert.Contains(r.Warnings, w => w.Contains("-MaxTracked"));
+            Assert.All(r.Objects<KernelMemoryLeak>(), x => Assert.True(x.Overflows > 0));
+        }
+        finally
+        {
+            t.Join();
+            PipeContention.Close(fds);
+        }
+    }
+
+    [Fact]
+    public void Leak_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(17);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Leak_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Trace-KernelMemoryLeak -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+    }
+
+    [Fact]
+    public void Profile_BusyLoop_FoldsIntoFlameGraphInput()
+    {
+        uint before = MaxProgramId();
+        var psi = new System.Diagnostics.ProcessStartInfo("sh") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("while :; do :; done");
+        using var busy = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            var r = PsRunner.Run($"Measure-KernelCpuProfile -ProcessId {busy.Id} -Duration 0:0:1.5 | ConvertTo-FoldedStack -IncludeCommand");
+            Assert.Null(r.Terminating);
+            var folded = r.Objects<KernelDebug.Core.Profiling.FoldedStack>();
+            Assert.NotEmpty(folded);
+            Assert.All(folded, f => Assert.Equal("sh", f.Frames[0]));
+            Assert.True(folded.Sum(f => f.Count) >= 30);
+            var top = PsRunner.Run($"Measure-KernelCpuProfile -ProcessId {busy.Id} -Duration 0:0:1 -TopFunctions -Top 3");
+            Assert.Null(top.Terminating);
+            Assert.InRange(top.Objects<KernelCpuFunction>().Count, 1, 3);
+        }
+        finally
+        {
+            busy.Kill();
+            busy.WaitForExit();
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Profile_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(19);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Measure-KernelCpuProfile -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Profile_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Measure-KernelCpuProfile -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+    }
+}
+
+/// <summary>
+/// Runs the BPF tool tests alone, after the parallel tests: BpfCmdletTests counts every kd_ program this process holds,
+/// so ours must not be loaded while it runs.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class BpfToolsSerial
+{
+    public const string Name = "BPF tools (not in parallel with other kd_ program tests)";
+}
+
+/// <summary>Eight threads writing one pipe while one reads: contention on the pipe's mutex.</summary>
+internal static unsafe partial class PipeContention
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    private static partial int pipe(int* fds);
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    private static partial nint write(int fd, byte* buf, nint count);
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    private static partial nint read(int fd, byte* buf, nint count);
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int close(int fd);
+
+    public static List<int> OpenPipes(int n)
+    {
+        var fds = new List<int>(2 * n);
+        int* two = stackalloc int[2];
+        for (int i = 0; i < n; i++)
+        {
+            if (pipe(two) != 0) throw new InvalidOperationException($"pipe failed after {i}");
+            fds.Add(two[0]);
+            fds.Add(two[1]);
+        }
+        return fds;
+    }
+
+    public static void Close(List<int> fds)
+    {
+        foreach (var fd in fds) close(fd);
+        fds.Clear();
+    }
+
+    public static void Run(TimeSpan duration)
+    {
+        int* fds = stackalloc int[2];
+        if (pipe(fds) != 0) throw new InvalidOperationException("pipe failed");
+        int r = fds[0], w = fds[1];
+        var stop = DateTime.UtcNow + duration;
+        var writers = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+        {
+            var buf = new byte[4096];
+            fixed (byte* p = buf)
+                while (DateTime.UtcNow < stop) write(w, p, buf.Length);
+        })).ToList();
+        var reader = new Thread(() =>
+        {
+            var buf = new byte[65536];
+            fixed (byte* p = buf)
+                while (read(r, p, buf.Length) > 0) { }
+        });
+        reader.Start();
+        writers.ForEach(t => t.Start());
+        writers.ForEach(t => t.Join());
+        close(w);
+        reader.Join();
+        close(r);
+    }
+}

@@ -1,0 +1,132 @@
+BeforeAll {
+    Import-Module $env:KERNELDEBUG_MODULE -Force
+}
+
+Describe 'Measure-BlockIoLatency' {
+    BeforeAll {
+        # Known I/O on a private loop device, so the records do not depend on what else the machine does.
+        $script:img = Join-Path ([IO.Path]::GetTempPath()) "kd-pester-loop-$PID.img"
+        $null = New-Item -ItemType File -Path $img -Force
+        [IO.File]::Open($img, 'Open').SetLength(32MB)
+        $script:dev = (losetup -f --show $img).Trim()
+        $name = Split-Path $dev -Leaf
+        $job = Start-ThreadJob { Start-Sleep -Milliseconds 700; dd if=/dev/zero of=$using:dev bs=8192 count=40 oflag=direct status=none }
+        $script:Records = @(Measure-BlockIoLatency -Disk $name -ByDisk -ByOperation -Duration 0:0:2.5)
+        $null = $job | Wait-Job | Receive-Job
+        $script:Write = $Records | Where-Object Operation -eq 'Write'
+    }
+    AfterAll {
+        if ($dev) { losetup -d $dev }
+        Remove-Item $img -ErrorAction Ignore
+    }
+    It 'counts the direct writes' {
+        $Write.Count | Should -Be 40
+        $Write.Bytes | Should -Be (40 * 8192)
+    }
+    It 'shows a table with human units' {
+        $text = $Records | Format-Table | Out-String -Width 200
+        $text | Should -Match 'Throughput'
+        $text | Should -Match 'KiB'
+        $text | Should -Match '(µs|ms)'
+    }
+    It 'exports flat columns to CSV' {
+        $csv = $Write | Select-Object Disk, Operation, Count, Bytes, Iops, Throughput, P50, P99 | ConvertTo-Csv | ConvertFrom-Csv
+        [int]$csv.Count | Should -Be 40
+        $csv.Disk | Should -Be $Write.Disk
+    }
+    It 'prints its histogram with Format-Histogram' {
+        $Write | Format-Histogram | Should -Match 'usecs\s+: count'
+    }
+    It 'completes disk names' {
+        $s = 'Measure-BlockIoLatency -Disk lo'
+        $r = TabExpansion2 -inputScript $s -cursorColumn $s.Length
+        $r.CompletionMatches.CompletionText | Should -Contain (Split-Path $dev -Leaf)
+    }
+    It 'leaves no kd_ program held by this process' {
+        Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Measure-LockContention' {
+    BeforeAll {
+        # Pipe readers and writers contend on the pipe's mutex: some contention whatever else the machine does.
+        $load = 1..2 | ForEach-Object {
+            $psi = [Diagnostics.ProcessStartInfo]::new('sh')
+            $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add('dd if=/dev/zero bs=64k count=60000 status=none | cat > /dev/null')
+            [Diagnostics.Process]::Start($psi)
+        }
+        $script:Locks = @(Measure-LockContention -Duration 0:0:1.5 -ByCaller -Top 5)
+        foreach ($p in $load) { if (-not $p.HasExited) { $p.Kill($true) }; $p.WaitForExit() }
+    }
+    It 'writes records sorted by total wait' {
+        $Locks.Count | Should -BeGreaterThan 0
+        $Locks[0].TotalWait | Should -BeGreaterOrEqual $Locks[-1].TotalWait
+    }
+    It 'shows a table with lock type and caller' {
+        $text = $Locks | Format-Table | Out-String -Width 200
+        $text | Should -Match 'LockType'
+        $text | Should -Match '(spinlock|mutex|rwsem|rwlock)'
+    }
+    It 'survives remoting-style serialization with its view' {
+        $d = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($Locks[0], 3))
+        $d.PSObject.TypeNames[0] | Should -Be 'Deserialized.KernelDebug.Core.Bpf.Tools.LockContention'
+        ($d | Format-Table | Out-String) | Should -Match 'LockType'
+    }
+    It 'leaves no kd_ program held by this process' {
+        Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Trace-KernelMemoryLeak' {
+    BeforeAll {
+        $script:Leaks = @(Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:1 -Top 5)
+    }
+    It 'writes outstanding allocation groups with a symbolized site' {
+        $Leaks.Count | Should -BeGreaterThan 0
+        $Leaks[0].Site | Should -Not -BeNullOrEmpty
+        $Leaks[0].Bytes | Should -BeGreaterOrEqual $Leaks[-1].Bytes
+    }
+    It 'shows a table with human units' {
+        $text = $Leaks | Format-Table | Out-String -Width 200
+        $text | Should -Match 'OldestAge'
+        $text | Should -Match '( B|KiB|MiB)'
+    }
+    It 'exports flat columns to CSV' {
+        $csv = $Leaks | Select-Object Site, Allocator, Count, Bytes, OldestAge | ConvertTo-Csv | ConvertFrom-Csv
+        $csv[0].Site | Should -Be $Leaks[0].Site
+    }
+}
+
+Describe 'Measure-KernelCpuProfile' {
+    BeforeAll {
+        $psi = [Diagnostics.ProcessStartInfo]::new('sh')
+        $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add('while :; do :; done')
+        $script:busy = [Diagnostics.Process]::Start($psi)
+        $script:Samples = @(Measure-KernelCpuProfile -Duration 0:0:1.5)
+        $script:svg = Join-Path ([IO.Path]::GetTempPath()) "kd-pester-cpu-$PID.svg"
+    }
+    AfterAll {
+        if ($busy -and -not $busy.HasExited) { $busy.Kill(); $busy.WaitForExit() }
+        Remove-Item $svg -ErrorAction Ignore
+    }
+    It 'samples the busy loop most' {
+        $top = $Samples | Group-Object ProcessId | Sort-Object { ($_.Group | Measure-Object Count -Sum).Sum } -Descending | Select-Object -First 3
+        $top.Name | Should -Contain ([string]$busy.Id)
+    }
+    It 'shows a table of stacks' {
+        ($Samples | Format-Table | Out-String -Width 200) | Should -Match 'Stack \(leaf first\)'
+    }
+    It 'folds into a flame graph' {
+        $Samples | ConvertTo-FoldedStack -IncludeCommand | Export-FlameGraph -Path $svg
+        (Get-Content $svg -Raw) | Should -Match '<svg'
+        (Get-Content $svg -Raw) | Should -Match 'sh'
+    }
+    It 'summarizes top functions' {
+        $top = [KernelDebug.Core.Bpf.Tools.KernelCpuFunction]::Summarize([KernelDebug.Core.Bpf.Tools.KernelCpuSample[]]$Samples)
+        $top[0].Self | Should -BeGreaterThan 0
+        ($top | Select-Object -First 3 | Format-Table | Out-String) | Should -Match 'Self%'
+    }
+    It 'leaves no kd_ program held by this process' {
+        Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
+    }
+}
