@@ -20,6 +20,9 @@ public class SymbolTests
         var mod = t.Resolve(0xffffffffc0a00004)!;
         Assert.Equal("ext4_fill_super+0x4/0x800 [ext4]", mod.ToString());
         Assert.Null(t.Resolve(0xffffffff80000000));
+        // xfs_log_force is the last symbol (no size): 16 bytes in is inside it, 256 MiB past it is not.
+        Assert.Equal("xfs_log_force", t.Resolve(0xffffffffc0b00010)!.Symbol.Name);
+        Assert.Null(t.Resolve(0xffffffffd0b00000));
         Assert.Equal('W', t.Resolve(0xffffffff81002000)!.Symbol.Type);
     }
 

@@ -240,13 +240,13 @@ public sealed unsafe class BpfSession : IDisposable
     public void AttachPerfEvent(string program, int perfEventFd)
     {
         nint p = Libbpf.bpf_object__find_program_by_name(Handle, program);
-        if (p == 0) { Libc.close(perfEventFd); throw new ArgumentException($"the BPF object has no program '{program}'", nameof(program)); }
+        if (p == 0) { KernelDebug.Core.Native.LibC.Close(perfEventFd); throw new ArgumentException($"the BPF object has no program '{program}'", nameof(program)); }
         using var log = LibbpfLog.Capture(_verbose);
         nint link = Libbpf.bpf_program__attach_perf_event(p, perfEventFd);
         if (link == 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            Libc.close(perfEventFd);
+            KernelDebug.Core.Native.LibC.Close(perfEventFd);
             throw new ErrnoException($"bpf_program__attach_perf_event({program})", errno == 0 ? ErrnoException.EINVAL : errno, log.Tail(), errorId: "BpfAttachFailed");
         }
         lock (_gate)

@@ -76,6 +76,9 @@ public static class KallsymsParser
 public sealed class KernelSymbolTable
 {
     private static readonly ConcurrentDictionary<string, (DateTime Loaded, KernelSymbolTable Table)> Cache = new();
+    /// <summary>How far past a symbol of unknown size an address may lie and still count as inside it.</summary>
+    private const long MaxUnsizedOffset = 1 << 20;
+
     private readonly KernelSymbol[] _byAddress;
     private readonly ulong[] _addresses;
 
@@ -136,6 +139,8 @@ public sealed class KernelSymbolTable
         while (k > 0 && _addresses[k - 1] == sym.Address) { k--; if (_byAddress[k].IsFunction && !sym.IsFunction) sym = _byAddress[k]; }
         long offset = (long)(address - sym.Address);
         if (sym.Size > 0 && offset >= sym.Size) return null;
+        // The last symbol of a region has no size: an address far past it (BPF JIT images, module gaps) is not in it.
+        if (sym.Size == 0 && offset >= MaxUnsizedOffset) return null;
         return new SymbolLocation(address, sym, offset);
     }
 
