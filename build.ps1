@@ -185,7 +185,9 @@ function Read-TrxResult([string] $Path, [string] $Suite) {
     $ns = @{ t = 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010' }
     $rows = Select-Xml -Xml $x -XPath '//t:UnitTestResult' -Namespace $ns | ForEach-Object Node
     $skips = @($rows | Where-Object outcome -eq 'NotExecuted' | ForEach-Object {
-            $reason = $_.SelectSingleNode('.//*[local-name()="StdOut"]')
+            # xunit writes the skip reason as the result's error message; older adapters put it in StdOut.
+            $reason = $_.SelectSingleNode('.//*[local-name()="ErrorInfo"]/*[local-name()="Message"]')
+            if (-not $reason) { $reason = $_.SelectSingleNode('.//*[local-name()="StdOut"]') }
             $text = if ($reason) { ($reason.InnerText -split "`n" | Where-Object { $_ -match '\S' } | Select-Object -First 1) } else { '' }
             "$($_.testName): $text".Trim()
         })

@@ -55,8 +55,8 @@ public class DebugCapabilityTests
     [Fact]
     public void Live_FunctionTracerRefusedByLockdown_DetectedWithoutChangingState()
     {
-        string? tracefs = File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')).FirstOrDefault(m => m[2] == "tracefs")?[1];
-        if (tracefs is null) Assert.Skip("tracefs is not mounted; nothing tells whether the function tracer is usable");
+        // This kernel has tracefs; on a fresh boot it is not mounted yet, so mount it the way the module does.
+        string tracefs = KernelDebug.Core.Tracing.TraceFs.Locate(KernelRoot.Live).Resolve("");
         string before = File.ReadAllText(Path.Combine(tracefs, "current_tracer"));
         bool listed = File.ReadAllText(Path.Combine(tracefs, "available_tracers")).Split(' ', '\n').Contains("function");
         bool readable;

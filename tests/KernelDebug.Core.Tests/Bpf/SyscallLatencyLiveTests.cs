@@ -78,8 +78,11 @@ public partial class SyscallLatencyLiveTests
         var r = Assert.Single(records);
         Assert.Contains(r.Syscall, new[] { "nanosleep", "clock_nanosleep" });
         Assert.InRange(r.Count, 30UL, 31UL);
-        Assert.InRange(r.P50.TotalMilliseconds, 10.0, 13.0);
-        Assert.True(r.Min.TotalMilliseconds >= 10.0, r.Min.ToString());
+        // A signal (the runtime's own GC suspension uses them) can cut one sleep short: it returns EINTR early,
+        // lowers Min, and the median interpolated inside its log-linear bucket (about 1 ms wide here) may then sit
+        // a little under 10 ms. Without interruptions every call lasts at least the 10 ms asked for.
+        Assert.InRange(r.P50.TotalMilliseconds, r.Errors == 0 ? 10.0 : 9.4, 13.0);
+        if (r.Errors == 0) Assert.True(r.Min.TotalMilliseconds >= 10.0, r.Min.ToString());
     }
 
     [Fact]
