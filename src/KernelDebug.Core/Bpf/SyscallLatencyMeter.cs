@@ -36,7 +36,7 @@ public sealed record SyscallLatencyOptions
 /// the kernel offers, and turns its maps into <see cref="SyscallLatency"/> records per interval. Intervals are cut
 /// without losing calls: the programs write one generation of keys while the previous one is drained.
 /// </summary>
-public sealed class SyscallLatencyMeter : IDisposable
+public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
 {
     internal const int MaxProcessIds = 16, MaxSyscallIds = 512, CommLength = 16, KeySize = 32;
     private const int HistHeader = 5;   // count, sum, min, max, errors (u64 each), then the slots

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Management.Automation;
 using KernelDebug.Core;
 using KernelDebug.Core.Bpf;
+using KernelDebug.Core.Bpf.Tools;
 using KernelDebug.Core.Errors;
 using KernelDebug.Core.Symbols;
 using KernelDebug.PowerShell.Infrastructure;
@@ -30,22 +31,11 @@ namespace KernelDebug.PowerShell.Bpf;
 /// </example>
 [Cmdlet(VerbsDiagnostic.Measure, "SyscallLatency")]
 [OutputType(typeof(SyscallLatency))]
-public sealed class MeasureSyscallLatencyCommand : KernelCmdlet
+public sealed class MeasureSyscallLatencyCommand : BpfMeasureCmdlet
 {
     private readonly List<int> _pids = new();
-    private readonly Stopwatch _sinceInvocation = Stopwatch.StartNew();
 
-    /// <summary>
-    /// <para type="description">How long to measure. Without it, measuring runs until Ctrl+C (in an interactive console the result is still written).</para>
-    /// </summary>
-    [Parameter]
-    public TimeSpan? Duration { get; set; }
 
-    /// <summary>
-    /// <para type="description">Writes a result for every interval of this length, like syscount -i; calls are never lost between intervals.</para>
-    /// </summary>
-    [Parameter]
-    public TimeSpan? Interval { get; set; }
 
     /// <summary>
     /// <para type="description">Only these processes (process ids, filtered in the kernel; at most 16). Binds Id from pipeline input, so Get-Process output can be piped in.</para>
@@ -88,18 +78,7 @@ public sealed class MeasureSyscallLatencyCommand : KernelCmdlet
     [ArgumentCompleter(typeof(ErrnoNameCompleter))]
     public string? Errno { get; set; }
 
-    /// <summary>
-    /// <para type="description">Writes only the N records with the largest total time per interval.</para>
-    /// </summary>
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int Top { get; set; }
 
-    /// <summary>
-    /// <para type="description">Leaves kernel BPF statistics off: saves two clock reads per program run (for every BPF program on the machine while they are on), but OverheadPerEvent and ProgramRunTime are then empty.</para>
-    /// </summary>
-    [Parameter]
-    public SwitchParameter NoProgramStatistics { get; set; }
 
     /// <inheritdoc />
     protected override void Process()
@@ -108,32 +87,19 @@ public sealed class MeasureSyscallLatencyCommand : KernelCmdlet
     }
 
     /// <inheritdoc />
-    protected override void End()
-    {
-        var options = BuildOptions();
-        bool consoleStop = Duration is null && CanReadCtrlC();
-        bool savedTreat = false;
-        if (consoleStop)
-        {
-            savedTreat = Console.TreatControlCAsInput;
-            Console.TreatControlCAsInput = true;
-        }
-        try
-        {
-            Pump((writer, token) => Task.Run(() => Measure(options, writer, consoleStop, token), token));
-        }
-        finally
-        {
-            if (consoleStop) Console.TreatControlCAsInput = savedTreat;
-        }
-    }
+    protected override string Activity => "Measuring system call latency";
+
+    private SyscallLatencyOptions? _options;
+
+    /// <inheritdoc />
+    protected override void Validate() => _options = BuildOptions();
+
+    /// <inheritdoc />
+    protected override IBpfMeter<object> StartMeter(Action<string> verbose) =>
+        SyscallLatencyMeter.Start(KernelRoot.Live, _options!, verbose);
 
     private SyscallLatencyOptions BuildOptions()
     {
-        if (Duration is { } d && d <= TimeSpan.Zero)
-            throw new KernelDebugException("InvalidDuration", KernelErrorCategory.InvalidArgument, "-Duration must be positive.", null, d);
-        if (Interval is { } i && i < TimeSpan.FromMilliseconds(10))
-            throw new KernelDebugException("InvalidInterval", KernelErrorCategory.InvalidArgument, "-Interval must be at least 10 ms.", null, i);
         IReadOnlyCollection<int>? ids = null;
         if (Syscall is { Length: > 0 })
         {
@@ -171,71 +137,5 @@ public sealed class MeasureSyscallLatencyCommand : KernelCmdlet
             Errno = errno,
             ProgramStatistics = !NoProgramStatistics,
         };
-    }
-
-    private bool CanReadCtrlC()
-    {
-        try { return Host.Name == "ConsoleHost" && !Console.IsInputRedirected; }
-        catch (Exception e) when (e is IOException or InvalidOperationException) { return false; }
-    }
-
-    private void Measure(SyscallLatencyOptions options, System.Threading.Channels.ChannelWriter<object> writer, bool consoleStop, CancellationToken token)
-    {
-        void Verbose(string text) => writer.TryWrite(new VerboseMessage(text));
-        void Emit(IEnumerable<SyscallLatency> records)
-        {
-            foreach (var r in Top > 0 ? records.Take(Top) : records)
-                writer.WriteAsync(r, token).AsTask().GetAwaiter().GetResult();
-        }
-
-        using var meter = SyscallLatencyMeter.Start(KernelRoot.Live, options, Verbose);
-        Verbose($"Attached with {meter.AttachMethod} {_sinceInvocation.Elapsed.TotalMilliseconds:F1} ms after invocation " +
-                $"(open {meter.Session.OpenMilliseconds:F1} ms, load {meter.Session.LoadMilliseconds:F1} ms, attach {meter.Session.AttachMilliseconds:F1} ms); " +
-                $"programs {string.Join(", ", meter.Session.ProgramIds)}.");
-        var clock = Stopwatch.StartNew();
-        var nextInterval = Interval;
-        var progress = new ProgressRecord(0x5157, "Measuring system call latency", "Attached") { RecordType = ProgressRecordType.Processing };
-        TimeSpan? lastProgress = null;
-        while (!token.IsCancellationRequested)
-        {
-            var now = clock.Elapsed;
-            if (Duration is { } d && now >= d) break;
-            if (consoleStop && CtrlCPressed()) { Verbose("Ctrl+C: stopping and writing what was measured."); break; }
-            if (nextInterval is { } n && now >= n)
-            {
-                Emit(meter.CollectInterval());
-                nextInterval = n + Interval!.Value;
-            }
-            if (lastProgress is null || now - lastProgress.Value >= TimeSpan.FromMilliseconds(250))
-            {
-                lastProgress = now;
-                progress.StatusDescription = Duration is { } total
-                    ? $"{now:hh\\:mm\\:ss} of {total:hh\\:mm\\:ss} ({meter.AttachMethod})"
-                    : $"{now:hh\\:mm\\:ss} ({meter.AttachMethod}); press Ctrl+C to stop";
-                progress.PercentComplete = Duration is { } t2 ? (int)Math.Min(100, now.TotalMilliseconds * 100 / t2.TotalMilliseconds) : -1;
-                writer.TryWrite(progress);
-            }
-            var wait = TimeSpan.FromMilliseconds(50);
-            if (Duration is { } d2 && d2 - now < wait) wait = d2 - now;
-            if (nextInterval is { } n2 && n2 - now < wait) wait = n2 - now;
-            if (wait > TimeSpan.Zero) token.WaitHandle.WaitOne(wait);
-        }
-        var final = meter.Finish();
-        writer.TryWrite(new ProgressRecord(0x5157, "Measuring system call latency", "Done") { RecordType = ProgressRecordType.Completed });
-        if (!token.IsCancellationRequested) Emit(final);
-    }
-
-    private static bool CtrlCPressed()
-    {
-        try
-        {
-            while (Console.KeyAvailable)
-            {
-                var k = Console.ReadKey(intercept: true);
-                if (k.Key == ConsoleKey.C && (k.Modifiers & ConsoleModifiers.Control) != 0) return true;
-            }
-        }
-        catch (InvalidOperationException) { }
-        return false;
     }
 }
