@@ -77,7 +77,9 @@ public partial class SyscallLatencyLiveTests
         });
         var r = Assert.Single(records);
         Assert.Contains(r.Syscall, new[] { "nanosleep", "clock_nanosleep" });
-        Assert.InRange(r.Count, 30UL, 31UL);
+        // The filter is per process: the runtime's own threads sleep now and then too (a few extra calls). They
+        // cannot move the median of 30 ten-millisecond sleeps out of range.
+        Assert.InRange(r.Count, 30UL, 40UL);
         // A signal (the runtime's own GC suspension uses them) can cut one sleep short: it returns EINTR early,
         // lowers Min, and the median interpolated inside its log-linear bucket (about 1 ms wide here) may then sit
         // a little under 10 ms. Without interruptions every call lasts at least the 10 ms asked for.
