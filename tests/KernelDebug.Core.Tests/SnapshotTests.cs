@@ -12,6 +12,9 @@ public sealed class LiveSnapshot : IDisposable
 {
     public LiveSnapshot()
     {
+        // Other tests mount tracefs on a fresh boot; mount it first so the live answers cannot change between the
+        // snapshot and the comparison.
+        KernelDebug.Core.Tracing.TraceFs.Locate(KernelRoot.Live);
         Manifest = SnapshotWriter.Write(KernelRoot.Live, Tree.Path);
         Root = Tree.Root;
     }
