@@ -1,0 +1,5 @@
+using KernelDebug.TestSupport;
+using Xunit;
+
+// Every test sees tracefs mounted (see TraceFsMounted).
+[assembly: AssemblyFixture(typeof(TraceFsMounted))]
