@@ -57,5 +57,4 @@ public sealed record SyscallLatency
     public DateTimeOffset EndTime { get; init; }
 
     /// <summary>Nanoseconds to TimeSpan (100 ns ticks, rounded).</summary>
-    internal static TimeSpan FromNanoseconds(double ns) => TimeSpan.FromTicks((long)Math.Round(ns / 100.0));
 }

@@ -258,7 +258,7 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
         }
 
         double? overhead = _statsOn ? _lastOverhead : null;
-        TimeSpan? programTime = overhead is { } o ? SyscallLatency.FromNanoseconds(o * dExits) : null;
+        TimeSpan? programTime = overhead is { } o ? Tools.BpfToolLoader.FromNanoseconds(o * dExits) : null;
         var start = _intervalStart;
         _intervalStart = end;
         var list = new List<SyscallLatency>(groups.Count);
@@ -283,13 +283,13 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
         Count = h.Count,
         Errors = errors,
         ErrorsByErrno = byErrno,
-        Total = SyscallLatency.FromNanoseconds(h.Sum),
-        Min = SyscallLatency.FromNanoseconds(h.Min),
-        Mean = SyscallLatency.FromNanoseconds(h.Mean),
-        P50 = SyscallLatency.FromNanoseconds(h.P50),
-        P90 = SyscallLatency.FromNanoseconds(h.P90),
-        P99 = SyscallLatency.FromNanoseconds(h.P99),
-        Max = SyscallLatency.FromNanoseconds(h.Max),
+        Total = Tools.BpfToolLoader.FromNanoseconds(h.Sum),
+        Min = Tools.BpfToolLoader.FromNanoseconds(h.Min),
+        Mean = Tools.BpfToolLoader.FromNanoseconds(h.Mean),
+        P50 = Tools.BpfToolLoader.FromNanoseconds(h.P50),
+        P90 = Tools.BpfToolLoader.FromNanoseconds(h.P90),
+        P99 = Tools.BpfToolLoader.FromNanoseconds(h.P99),
+        Max = Tools.BpfToolLoader.FromNanoseconds(h.Max),
         Histogram = h,
         AttachMethod = AttachMethod,
         OverheadPerEvent = overhead,

@@ -24,9 +24,9 @@ public sealed class BlockIoLatencyMeter : IBpfMeter<BlockIoLatency>
     private readonly BpfSession _session;
     private readonly BlockIoLatencyOptions _options;
     private readonly IReadOnlyList<BlockDisk> _disks;
-    private readonly bool _statsOn;
+    private readonly BpfOverheadTracker _overhead;
     private uint _generation;
-    private ulong _lastRunTime, _lastRunCount, _lastMissed;
+    private ulong _lastMissed;
     private DateTimeOffset _intervalStart;
 
     private BlockIoLatencyMeter(BpfSession session, BpfAttachMethod method, BlockIoLatencyOptions options, IReadOnlyList<BlockDisk> disks)
@@ -35,8 +35,7 @@ public sealed class BlockIoLatencyMeter : IBpfMeter<BlockIoLatency>
         AttachMethod = method;
         _options = options;
         _disks = disks;
-        _statsOn = options.ProgramStatistics && session.EnableStatistics();
-        (_lastRunTime, _lastRunCount) = _statsOn ? BpfToolLoader.RunStats(session) : (0, 0);
+        _overhead = new BpfOverheadTracker(session, options.ProgramStatistics);
         _intervalStart = DateTimeOffset.Now;
     }
 
@@ -122,14 +121,7 @@ public sealed class BlockIoLatencyMeter : IBpfMeter<BlockIoLatency>
             }
         }
 
-        double? overhead = null;
-        if (_statsOn)
-        {
-            var (time, runs) = BpfToolLoader.RunStats(_session);
-            ulong dTime = time - _lastRunTime, dRuns = runs - _lastRunCount;
-            (_lastRunTime, _lastRunCount) = (time, runs);
-            if (dRuns > 0) overhead = (double)dTime / dRuns;
-        }
+        double? overhead = _overhead.NextInterval();
         ulong missed = BpfToolLoader.ReadCounter(_session.Map("kd_bio_stats"), 0);
         ulong dMissed = missed - _lastMissed;
         _lastMissed = missed;

@@ -136,3 +136,34 @@ public static class BpfToolLoader
 
     internal static ulong U64(ReadOnlySpan<byte> s, int index) => BinaryPrimitives.ReadUInt64LittleEndian(s.Slice(index * 8, 8));
 }
+
+/// <summary>
+/// Turns kernel BPF statistics into the cost of each program run over an interval: enables them when asked
+/// (and allowed), keeps the last reading, and gives nanoseconds per run since the previous call.
+/// </summary>
+public sealed class BpfOverheadTracker
+{
+    private readonly BpfSession _session;
+    private ulong _lastTime, _lastRuns;
+
+    /// <summary>Enables statistics on <paramref name="session"/> when <paramref name="wanted"/> and takes the first reading.</summary>
+    public BpfOverheadTracker(BpfSession session, bool wanted)
+    {
+        _session = session;
+        Enabled = wanted && session.EnableStatistics();
+        if (Enabled) (_lastTime, _lastRuns) = BpfToolLoader.RunStats(session);
+    }
+
+    /// <summary>True when statistics are on, so overheads are measured.</summary>
+    public bool Enabled { get; }
+
+    /// <summary>Nanoseconds of BPF time per program run since the last call, or null when statistics are off or nothing ran.</summary>
+    public double? NextInterval()
+    {
+        if (!Enabled) return null;
+        var (time, runs) = BpfToolLoader.RunStats(_session);
+        ulong dTime = time - _lastTime, dRuns = runs - _lastRuns;
+        (_lastTime, _lastRuns) = (time, runs);
+        return dRuns > 0 ? (double)dTime / dRuns : null;
+    }
+}

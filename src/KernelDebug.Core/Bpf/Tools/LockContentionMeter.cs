@@ -36,10 +36,10 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
     private readonly Lazy<KernelSymbolTable?> _symbolTable;
     // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
     private KernelSymbolTable? _symbols => _symbolTable.Value;
-    private readonly bool _statsOn;
+    private readonly BpfOverheadTracker _overhead;
     private readonly Dictionary<int, IReadOnlyList<StackFrame>> _stackCache = new();
     private uint _generation;
-    private ulong _lastRunTime, _lastRunCount, _lastMissed;
+    private ulong _lastMissed;
     private DateTimeOffset _intervalStart;
 
     private LockContentionMeter(BpfSession session, BpfAttachMethod method, LockContentionOptions options, Lazy<KernelSymbolTable?> symbols)
@@ -48,8 +48,7 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
         AttachMethod = method;
         _options = options;
         _symbolTable = symbols;
-        _statsOn = options.ProgramStatistics && session.EnableStatistics();
-        (_lastRunTime, _lastRunCount) = _statsOn ? BpfToolLoader.RunStats(session) : (0, 0);
+        _overhead = new BpfOverheadTracker(session, options.ProgramStatistics);
         _intervalStart = DateTimeOffset.Now;
     }
 
@@ -118,14 +117,7 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
                 groups[g] = groups.TryGetValue(g, out var acc) ? (acc.H.Merge(h), acc.Failed + failed) : (h, failed);
             }
 
-        double? overhead = null;
-        if (_statsOn)
-        {
-            var (time, runs) = BpfToolLoader.RunStats(_session);
-            ulong dTime = time - _lastRunTime, dRuns = runs - _lastRunCount;
-            (_lastRunTime, _lastRunCount) = (time, runs);
-            if (dRuns > 0) overhead = (double)dTime / dRuns;
-        }
+        double? overhead = _overhead.NextInterval();
         ulong missed = BpfToolLoader.ReadCounter(_session.Map("kd_lk_stats"), 0);
         ulong dMissed = missed - _lastMissed;
         _lastMissed = missed;
