@@ -36,9 +36,7 @@ public static class MachineCheckReader
     public static bool HasMachineCheck(KernelRoot root)
     {
         if (root.DirectoryExists("sys/devices/system/machinecheck")) return true;
-        foreach (var mp in MountsParser.FindMountPoints(root, "tracefs").Append("/sys/kernel/tracing").Append("/sys/kernel/debug/tracing"))
-            if (root.DirectoryExists(mp.TrimStart('/') + "/events/mce/mce_record")) return true;
-        return false;
+        return Tracing.TraceFs.TryLocate(root) is { } fs && root.DirectoryExists(fs.Relative("events/mce/mce_record"));
     }
 
     /// <summary>The error for a kernel without machine-check support.</summary>
