@@ -174,9 +174,9 @@ public sealed class DebugCapabilities
     {
         var list = new List<(string, Func<DebugCapabilities, DebugCapability>)>
         {
-            ("TraceFs", c => c.MountProbe("TraceFs", "tracefs", "TRACING", "mount -t tracefs nodev /sys/kernel/tracing")),
-            ("DebugFs", c => c.MountProbe("DebugFs", "debugfs", "DEBUG_FS", "mount -t debugfs nodev /sys/kernel/debug")),
-            ("BpfFs", c => c.MountProbe("BpfFs", "bpf", "BPF_SYSCALL", "mount -t bpf bpf /sys/fs/bpf")),
+            ("TraceFs", c => c.MountProbe("TraceFs", c.TraceFsPath, "tracefs", "TRACING", "mount -t tracefs nodev /sys/kernel/tracing")),
+            ("DebugFs", c => c.MountProbe("DebugFs", c.DebugFsPath, "debugfs", "DEBUG_FS", "mount -t debugfs nodev /sys/kernel/debug")),
+            ("BpfFs", c => c.MountProbe("BpfFs", c.BpfFsPath, "bpf", "BPF_SYSCALL", "mount -t bpf bpf /sys/fs/bpf")),
             ("Btf", c => c.Btf()),
             ("BpfSyscall", c => c.BpfSyscall()),
             ("BpfJit", c => c.BpfJit()),
@@ -232,9 +232,9 @@ public sealed class DebugCapabilities
                 KernelErrorCategory.ResourceUnavailable)
             : NoConfig(name, option, extra);
 
-    private DebugCapability MountProbe(string name, string fsType, string option, string mountCommand)
+    private DebugCapability MountProbe(string name, string? mountPoint, string fsType, string option, string mountCommand)
     {
-        if ((fsType == "tracefs" ? TraceFsPath : MountPoint(fsType)) is { } mp) return Yes(name, "/" + mp);
+        if (mountPoint is { } mp) return Yes(name, "/" + mp);
         if (Enabled(option) == false) return NoConfig(name, option);
         return No(name, null, $"{fsType} is not mounted", mountCommand, KernelErrorCategory.ResourceUnavailable);
     }
