@@ -16,7 +16,7 @@ public static partial class NumberMutations
     public static readonly string[] Negative = ["-1", "-9223372036854775809", "-99999999999999999999999", "-2147483649"];
 
     /// <summary>No number at all (NaN and Infinity do parse as doubles, which is the point).</summary>
-    public static readonly string[] NonNumeric = ["x7", "NaN", "Infinity", "0x", "--5", "1.2.3"];
+    public static readonly string[] NonNumeric = ["x7", "NaN", "Infinity", "0x", "5-", "1.2.3"];
 
     /// <summary>Values that fit the wider types but not the narrower ones, or overflow when scaled (kB × 1024, seconds → ticks).</summary>
     public static readonly string[] Boundary = ["9223372036854775807", "18446744073709551615", "4294967296", "2147483648", "922337203685477"];

@@ -16,9 +16,9 @@ public static class Fields
     public static bool TryLong(ReadOnlySpan<char> s, out long value) =>
         long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
 
-    /// <summary>Parses a decimal number with an optional fraction ("0.52").</summary>
+    /// <summary>Parses a finite decimal number with an optional fraction ("0.52"); NaN and infinities are no kernel number.</summary>
     public static bool TryDouble(ReadOnlySpan<char> s, out double value) =>
-        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
 
     /// <summary>Parses a hexadecimal number with or without a 0x prefix.</summary>
     public static bool TryHex(ReadOnlySpan<char> s, out ulong value)
@@ -66,6 +66,18 @@ public static class Fields
         catch (OverflowException) { bytes = 0; return false; }
     }
 
+    /// <summary>The sum of values each in range whose total may not be (a summary of byte counts): stops at <see cref="long.MaxValue"/> or <see cref="long.MinValue"/> instead of throwing.</summary>
+    public static long SumSaturating<T>(IEnumerable<T> items, Func<T, long> value)
+    {
+        long sum = 0;
+        foreach (var item in items)
+        {
+            long v = value(item);
+            sum = v > 0 && sum > long.MaxValue - v ? long.MaxValue : v < 0 && sum < long.MinValue - v ? long.MinValue : sum + v;
+        }
+        return sum;
+    }
+
     /// <summary>A duration of <paramref name="seconds"/> (fractions allowed); false when not finite or past <see cref="TimeSpan"/>'s range.</summary>
     public static bool TrySeconds(double seconds, out TimeSpan value) => TryTicks(seconds * TimeSpan.TicksPerSecond, out value);
 
@@ -87,6 +99,9 @@ public static class Fields
 
     /// <summary>A duration of <paramref name="microseconds"/>; false past <see cref="TimeSpan"/>'s range.</summary>
     public static bool TryMicroseconds(long microseconds, out TimeSpan value) => TryScaleTicks(microseconds, 10, out value);
+
+    /// <summary>A duration of <paramref name="microseconds"/>; false past <see cref="TimeSpan"/>'s range.</summary>
+    public static bool TryMicroseconds(ulong microseconds, out TimeSpan value) => TryScaleTicks(microseconds, 10, out value);
 
     /// <summary>A duration of <paramref name="ticks"/> × <paramref name="ticksPerUnit"/> (clock ticks of USER_HZ, microseconds...); false past <see cref="TimeSpan"/>'s range.</summary>
     public static bool TryScaleTicks(ulong units, long ticksPerUnit, out TimeSpan value)
@@ -142,6 +157,14 @@ public static class Fields
     /// <summary><paramref name="time"/> + <paramref name="offset"/> when both are known and the sum is in range, else null (a clock past year 9999 is no time).</summary>
     public static DateTimeOffset? AddOrNull(DateTimeOffset? time, TimeSpan? offset) =>
         time is { } t && offset is { } o && TryAdd(t, o, out var sum) ? sum : null;
+
+    /// <summary>Parses a hexadecimal number (0x optional) that must fit a <see cref="uint"/> (CPUID, APIC id, microcode).</summary>
+    public static bool TryHexUInt(ReadOnlySpan<char> s, out uint value)
+    {
+        bool ok = TryHex(s, out ulong v) && v <= uint.MaxValue;
+        value = ok ? (uint)v : 0;
+        return ok;
+    }
 
     /// <summary>Enumerator over blank-separated fields.</summary>
     public ref struct FieldEnumerator
