@@ -21,8 +21,8 @@ public static partial class NumberMutations
     /// <summary>Values that fit the wider types but not the narrower ones, or overflow when scaled (kB × 1024, seconds → ticks).</summary>
     public static readonly string[] Boundary = ["9223372036854775807", "18446744073709551615", "4294967296", "2147483648", "922337203685477"];
 
-    /// <summary>Decimal numbers with an optional fraction, and 0x hex, standing as a token of their own (not inside a name like cpu0).</summary>
-    [GeneratedRegex(@"(?<![\w.])(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?)(?![\w.])")]
+    /// <summary>Decimal numbers with an optional fraction, 0x hex, and bare hex words of 8+ digits (kallsyms addresses), standing as a token of their own (not inside a name like cpu0).</summary>
+    [GeneratedRegex(@"(?<![\w.])(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?|(?=[0-9a-f]*\d)[0-9a-f]{8,})(?![\w.])")]
     private static partial Regex NumberToken();
 
     /// <summary>One mutated input.</summary>

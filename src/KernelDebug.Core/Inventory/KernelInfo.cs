@@ -78,7 +78,13 @@ public static class KernelInfoReader
 
         string? lockdown = KernelLockdown.Read(root, () => KernelConfigReader.TryRead(root)).Mode;
 
-        bool? crashLoaded = root.TryReadValue("sys/kernel/kexec_crash_loaded") is { } kcl ? kcl == "1" : null;
+        bool? crashLoaded = root.TryReadValue("sys/kernel/kexec_crash_loaded") switch
+        {
+            null => null,
+            "1" => true,
+            "0" => false,
+            var kcl => Unknown(ctx, root.Resolve("sys/kernel/kexec_crash_loaded"), kcl),
+        };
         long? crashSize = null;
         if (root.TryReadValue("sys/kernel/kexec_crash_size") is { } kcs)
         {
@@ -111,6 +117,12 @@ public static class KernelInfoReader
             PstoreBackend = pstore,
             Root = root.Path,
         };
+    }
+
+    private static bool? Unknown(ParseContext ctx, string path, string text)
+    {
+        ctx.Warn(path, 1, "not 0 or 1", text);
+        return null;
     }
 
     /// <summary>The boot time from the <c>btime</c> line of <c>/proc/stat</c>, or null.</summary>

@@ -115,10 +115,10 @@ public static class LockStatParser
                 });
                 continue;
             }
-            if (group.Count > 0 && separators > 0 && TryPoint(line, out var point, out bool frameless))
+            if (group.Count > 0 && separators > 0 && TryPoint(line, out var point, out string? problem))
             {
                 (separators == 1 ? points : contending)!.Add(point);
-                if (frameless) ctx.Warn(n, "not a function+offset/size frame", raw);
+                if (problem is not null) ctx.Warn(n, problem, raw);
                 continue;
             }
             ctx.Warn(n, "not a lock_stat line", raw);
@@ -164,10 +164,10 @@ public static class LockStatParser
     }
 
     // "&mm->mmap_sem   96   [<ffffffff815351c4>] __do_page_fault+0x1d4/0x510"
-    private static bool TryPoint(ReadOnlySpan<char> line, out LockContentionPoint point, out bool frameless)
+    private static bool TryPoint(ReadOnlySpan<char> line, out LockContentionPoint point, out string? problem)
     {
         point = null!;
-        frameless = false;
+        problem = null;
         int open = line.IndexOf("[<");
         if (open < 0) return false;
         int close = line.IndexOf(">]");
@@ -177,7 +177,8 @@ public static class LockStatParser
         if (sp < 0 || !Fields.TryLong(before[(sp + 1)..], out long count) || count < 0) return false;
         ulong? addr = Fields.TryHex(line[(open + 2)..close], out ulong a) ? a : null;
         var frame = StackFrame.TryParse(line[(close + 2)..]);
-        frameless = frame is null && !line[(close + 2)..].IsWhiteSpace();
+        if (addr is null) problem = "the address is not a 64-bit hex number";
+        else if (frame is null && !line[(close + 2)..].IsWhiteSpace()) problem = "not a function+offset/size frame";
         point = new LockContentionPoint(count, frame is null ? null : frame with { Address = addr }, addr);
         return true;
     }
