@@ -134,7 +134,7 @@ public sealed class ParserFuzzTests
     };
 
     /// <summary>Everything the parser produced, as text, to see whether a mutation changed it (reads every property, as a format view does).</summary>
-    private static string Render(object? result)
+    internal static string Render(object? result)
     {
         try { return JsonSerializer.Serialize(result, Json); }
         catch (NotSupportedException) { return result?.ToString() ?? ""; }
