@@ -20,7 +20,7 @@ namespace KernelDebug.Core.Tests;
 /// numeric token rewritten to huge, negative, boundary and non-numeric values: parsing never throws, and where the
 /// output changed without holding the new value (it was rejected), a warning says so.
 /// </summary>
-public sealed class ParserFuzzTests
+public sealed class ParserFuzzTests(ITestOutputHelper output)
 {
     /// <summary>A parser under test: its name, its inputs, and a call that parses one input and returns everything it produced.</summary>
     public sealed record Case(string Name, Func<IEnumerable<(string Source, string Text)>> Inputs, Func<string, ParseContext, object?> Parse);
@@ -195,6 +195,7 @@ public sealed class ParserFuzzTests
             failures.AddRange(f);
             runs += n;
         }
+        output.WriteLine($"{name}: {inputs.Count} inputs, {runs} mutations");
         Assert.True(runs > 0, $"{name}: no numeric token in {inputs.Count} inputs");
         Assert.True(failures.Count == 0, $"{name}: {failures.Count} of {runs} mutations failed:\n" + string.Join('\n', failures.Take(25)));
     }

@@ -20,7 +20,7 @@ namespace KernelDebug.Core.Tests;
 /// types' ranges: every reader that works on the good tree still works (warnings allowed, no exception), and no
 /// health check turns into "could not be checked". Includes the reported case: a huge /proc/uptime.
 /// </summary>
-public sealed class ReaderFuzzTests
+public sealed class ReaderFuzzTests(ITestOutputHelper output)
 {
     private static readonly IReadOnlySet<TaskState> AllStates = Enum.GetValues<TaskState>().ToHashSet();
 
@@ -147,6 +147,7 @@ public sealed class ReaderFuzzTests
             }
             finally { File.WriteAllText(file, original); }
         }
+        output.WriteLine($"{rootName}: {files.Count} files, {runs} mutated trees, each read by {Readers.Length} readers and {HealthChecks.All.Count} health checks");
         Assert.True(runs > 0, $"{rootName}: no file with numbers");
         Assert.True(failures.Count == 0, $"{rootName}: {failures.Count} failures in {runs} mutated trees:\n" + string.Join('\n', failures.Take(30)));
     }

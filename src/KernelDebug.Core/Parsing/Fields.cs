@@ -149,7 +149,7 @@ public static class Fields
         long ticks = time.UtcTicks;
         bool ok = offset.Ticks >= 0
             ? ticks <= DateTimeOffset.MaxValue.UtcTicks - offset.Ticks
-            : ticks >= DateTimeOffset.MinValue.UtcTicks - offset.Ticks;
+            : ticks + offset.Ticks >= DateTimeOffset.MinValue.UtcTicks; // ticks >= 0, so adding a negative offset cannot wrap
         value = ok ? time + offset : default;
         return ok;
     }

@@ -13,7 +13,7 @@ namespace KernelDebug.Core.Tests.Tracing;
 /// its header rewritten to huge, negative and boundary values, and the texts inside it number-mutated. Opening and
 /// reading never throws; a bad value is a warning.
 /// </summary>
-public sealed class TraceDatFuzzTests
+public sealed class TraceDatFuzzTests(ITestOutputHelper output)
 {
     private static readonly string Events = TestPaths.Fixture("tracing", "live-6.18", "sys", "kernel", "tracing", "events");
 
@@ -102,6 +102,7 @@ public sealed class TraceDatFuzzTests
                 catch (Exception e) { failures.Add($"offset {pos} u{width * 8} = 0x{v:x}: {e.GetType().Name}: {e.Message}"); }
             }
         }
+        output.WriteLine($"{runs} mutations");
         Assert.True(runs > 1000, $"only {runs} mutations");
         Assert.True(failures.Count == 0, $"{failures.Count} of {runs} failed:\n" + string.Join('\n', failures.Take(20)));
     }
@@ -127,6 +128,7 @@ public sealed class TraceDatFuzzTests
         foreach (var m in NumberMutations.Of(hp, 1)) Try("header_page", m, BuildV6(headerPage: m.Text).File);
         foreach (var m in NumberMutations.Of(he, 2)) Try("header_event", m, BuildV6(headerEvent: m.Text).File);
         foreach (var m in NumberMutations.Of(fmt, 3)) Try("format", m, BuildV6(format: m.Text).File);
+        output.WriteLine($"{runs} mutations");
         Assert.True(failures.Count == 0, $"{failures.Count} of {runs} failed:\n" + string.Join('\n', failures.Take(20)));
     }
 
@@ -159,6 +161,7 @@ public sealed class TraceDatFuzzTests
                 }
             }
         }
+        output.WriteLine($"{runs} mutations");
         Assert.True(runs > 1000, $"only {runs} mutations");
         Assert.True(failures.Count == 0, $"{failures.Count} of {runs} failed:\n" + string.Join('\n', failures.Take(20)));
     }
