@@ -119,6 +119,8 @@ internal static class OopsAnalyzer
         var alts = d.AltTitles.Select(OopsDescription.Normalize).Distinct().ToArray();
         var format = d.Format ?? header.Formats.FirstOrDefault(f => f.TitleRe.IsMatch(full)) ?? header.Formats[^1];
         string? guilty = OopsDescription.FrameFromTitle(title) ?? (d.Frames.Count > 0 ? d.Frames[0].Canonical : null);
+        // A panic titled by its message ("kernel panic: VFS: Unable to mount root fs"): the code that called panic().
+        if (guilty is null && format.Kind == OopsKind.Panic) guilty = OopsDescription.PanicCaller(full);
 
         var details = OopsDetails.Extract(own);
         string? panic = null;
