@@ -390,7 +390,8 @@ internal static class OopsFormats
                 // The task name is user data and may hold a line break.
                 new() { Kind = OopsKind.HungTask, Title = @"INFO: task .*(?:\n.*)?blocked (?:in I/O wait )?for more than [0-9]+ seconds",
                     Template = "INFO: task hung in {frame}", Alt = ["hang in {frame}"],
-                    Stack = new() { Parts = [CallTrace, Stack], Extractor = FrameExtractor.HungTask } },
+                    // arm's unwinder prints the frames right after sched_show_task's "task:... state:D" line, with no keyword.
+                    Stack = new() { Parts = [CallTrace, Stack], Parts2 = [@"task:.* state:", Stack], Extractor = FrameExtractor.HungTask } },
                 new() { Kind = OopsKind.HungTask, Title = "INFO: task .* can't die for more than .* seconds", Template = "INFO: task can't die in {frame}", Alt = ["hang in {frame}"],
                     Stack = CallStack("schedule") },
                 // Old-style KASAN reports cut before their header.
