@@ -248,7 +248,8 @@ public static class KernelLog
         var lines = new LineReader(reader);
         var head = new List<string>(KernelLogParser.DetectLines);
         while (head.Count < KernelLogParser.DetectLines && lines.Next()) head.Add(lines.Line.ToString());
-        var parser = new KernelLogParser(format ?? KernelLogParser.Detect(head), ctx, path, bootTime, reference);
+        var detected = KernelLogParser.Detect(head, out var shape);
+        var parser = new KernelLogParser(format ?? detected, ctx, path, bootTime, reference) { Shape = format is null ? shape : null };
         for (int i = 0; i < head.Count; i++)
             if (parser.Feed(head[i], i + 1) is { } m) yield return m;
         if (head.Count == KernelLogParser.DetectLines)

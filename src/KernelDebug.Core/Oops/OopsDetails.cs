@@ -53,11 +53,13 @@ internal sealed class OopsDetails
         var d = new OopsDetails();
         ulong? cr2 = null;
         int traceStart = -1;
+        bool taskLine = false;
         for (int i = 0; i < lines.Count; i++)
         {
             string t = lines[i].Text;
-            if (d.Cpu is null && t.Contains("PID: ", StringComparison.Ordinal) && CpuLine.Match(t) is { Success: true } c)
+            if (!taskLine && t.Contains("PID: ", StringComparison.Ordinal) && CpuLine.Match(t) is { Success: true } c)
             {
+                taskLine = true;
                 d.Cpu = Int(c.Groups["cpu"].Value);
                 d.Pid = Int(c.Groups["pid"].Value);
                 d.Comm = c.Groups["comm"].Value;
