@@ -11,6 +11,9 @@ namespace KernelDebug.Core.Oops;
 /// <summary>Turns the lines of one report into a <see cref="KernelOops"/>.</summary>
 internal static class OopsAnalyzer
 {
+    /// <summary>How the warning for a report the analyser failed on begins (a bug of ours, or a regex timeout).</summary>
+    public const string AnalysisFailed = "crash report could not be analysed";
+
     public static KernelOops Analyze(OopsHeader header, string context, List<OopsLine> lines, ParseContext? ctx)
     {
         try
@@ -21,7 +24,7 @@ internal static class OopsAnalyzer
         {
             // Never let one odd report stop the log (a regex timeout on hostile text, a bug of ours):
             // hand it back as corrupted and say why.
-            ctx?.Warn(lines[0].LineNumber, $"crash report could not be analysed: {e.Message}", lines[0].Text);
+            ctx?.Warn(lines[0].LineNumber, $"{AnalysisFailed}: {e.GetType().Name}: {e.Message}", lines[0].Text);
             return new KernelOops
             {
                 Kind = header.Formats[0].Kind,

@@ -45,7 +45,10 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         {
             Tally title = new();
             var misses = new StringBuilder();
-            foreach (var path in Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).Contains('.')))
+            var files = Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).Contains('.')).ToArray();
+            // A rate over no cases is 1: an empty or misplaced corpus must fail, not pass.
+            Assert.NotEmpty(files);
+            foreach (var path in files)
             {
                 var c = CorpusCase.Load(path);
                 string file = Path.Combine(tmp, c.Name + ".log");
@@ -143,6 +146,8 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         File.WriteAllText(Path.Combine(TestPaths.RepoRoot, "out", "oops-corpus-mismatches.txt"), misses.ToString());
 
         if (!development) return;
+        // Every floor below is a rate; a rate over no cases is 1 and proves nothing.
+        Assert.All(new[] { detection, category, frame, title, alt, panicked }, t => Assert.True(t.N > 0, "a metric scored no case"));
         Assert.True(detection.Rate >= DetectionFloor, $"detection {detection} below floor {DetectionFloor}");
         Assert.True(category.Rate >= CategoryFloor, $"kind {category} below floor {CategoryFloor}");
         Assert.True(frame.Rate >= FrameFloor, $"guilty frame {frame} below floor {FrameFloor}");
