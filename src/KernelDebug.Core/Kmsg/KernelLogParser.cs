@@ -13,6 +13,9 @@ namespace KernelDebug.Core.Kmsg;
 /// </summary>
 public sealed class KernelLogParser
 {
+    /// <summary>Decides whether a log line is wanted (see <see cref="Wanted"/>).</summary>
+    internal delegate bool LineFilter(ReadOnlySpan<char> line);
+
     private static readonly string[] Months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
     private readonly ParseContext _ctx;
@@ -185,6 +188,63 @@ public sealed class KernelLogParser
         return TakePending();
     }
 
+    /// <summary>
+    /// Lines only some consumers need (the crash-report scanner needs the regions around report headers): when set and
+    /// it returns false for a line that starts a message, the message is not built (dmesg-style formats only).
+    /// </summary>
+    internal LineFilter? Wanted { get; set; }
+
+    private bool _skipped;
+    private char[] _skippedLine = new char[256];
+    private int _skippedLength, _skippedNumber;
+
+    // True when the line belongs to a message that is not built. A wanted later line of a skipped message builds it.
+    private bool SkipOrRestore(ReadOnlySpan<char> line, int n, bool starts)
+    {
+        bool loose = !starts && !LooksLikeBrokenPrefix(line) && !(Format == KernelLogFormat.Pstore && PstoreHeader.TryParse(line, out _));
+        if (_pending is null && !Wanted!(line))
+        {
+            if (starts) { Skip(line, n, first: true); return true; }
+            if (!loose) return false;
+            if (!PasteNoise.IsForeign(line)) Skip(line, n, first: !_skipped);
+            return true;
+        }
+        if (!_skipped) return false;
+        _skipped = false;
+        if (loose && !PasteNoise.IsForeign(line))
+        {
+            // Feed the skipped lines again (the first starts the message, the rest continue it) as if never skipped.
+            var wanted = Wanted;
+            Wanted = null;
+            try
+            {
+                var rest = _skippedLine.AsSpan(0, _skippedLength);
+                int nl = rest.IndexOf('\n');
+                FeedText(nl < 0 ? rest : rest[..nl], _skippedNumber);
+                while (nl >= 0)
+                {
+                    rest = rest[(nl + 1)..];
+                    nl = rest.IndexOf('\n');
+                    FeedText(nl < 0 ? rest : rest[..nl], _skippedNumber);
+                }
+            }
+            finally { Wanted = wanted; }
+        }
+        return false;
+    }
+
+    // Keeps a skipped message's lines (its first, then its continuation lines, '\n'-separated) in one reused buffer.
+    private void Skip(ReadOnlySpan<char> line, int n, bool first)
+    {
+        int at = first ? 0 : _skippedLength + 1;
+        if (_skippedLine.Length < at + line.Length) Array.Resize(ref _skippedLine, (at + line.Length) * 2);
+        if (!first) _skippedLine[at - 1] = '\n';
+        line.CopyTo(_skippedLine.AsSpan(at));
+        _skippedLength = at + line.Length;
+        if (first) _skippedNumber = n;
+        _skipped = true;
+    }
+
     private KernelMessage? TakePending()
     {
         var m = _pending;
@@ -245,7 +305,9 @@ public sealed class KernelLogParser
             case KernelLogFormat.Pstore:
             {
                 var p = ConsolePrefix.Parse(line);
-                if (p.Uptime is not null || p.Level is not null) return Start(FromPrefix(p, line, n, null));
+                bool starts = p.Uptime is not null || p.Level is not null;
+                if (Wanted is not null && SkipOrRestore(line, n, starts)) return null;
+                if (starts) return Start(FromPrefix(p, line, n, null));
                 if (Format == KernelLogFormat.Pstore && PstoreHeader.TryParse(line, out _)) return null;
                 if (LooksLikeBrokenPrefix(line))
                 {

@@ -77,6 +77,54 @@ public sealed class OopsPasteTests
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>What must not differ between reading a file whole and reading only the regions around headers.</summary>
+    internal static string[] Summary(IEnumerable<KernelOops> reports) =>
+        reports.Select(o => $"{o.StartLine}-{o.EndLine} {o.Kind} '{o.Title}' {o.GuiltyFrame} {o.Corrupted} {o.Signature} {o.Cpu} {o.ProcessId} " +
+                            $"{o.Panicked} {string.Join('|', o.AltTitles)} {string.Join('|', o.Lines)}").ToArray();
+
+    public static TheoryData<string> AllLogFixtures => new(
+        new[] { "oops", "kmsg" }.SelectMany(d => Directory.EnumerateFiles(TestPaths.Fixture(d), "*", SearchOption.AllDirectories))
+            .Where(f => !f.EndsWith(".md") && !f.Contains("/snapshot/proc/") && !f.Contains("/syzkaller/"))
+            .Select(f => Path.GetRelativePath(TestPaths.Fixtures, f)));
+
+    [Theory]
+    [MemberData(nameof(AllLogFixtures))]
+    public void ParseFile_FindsWhatReadingEveryMessageFinds(string name)
+    {
+        string path = Path.Combine(TestPaths.Fixtures, name);
+        var whole = new ParseContext(path);
+        var want = KernelOopsParser.Parse(KernelLog.ReadFile(path, whole), whole).ToList();
+        var fast = new ParseContext(path);
+        var got = KernelOopsParser.ParseFile(path, fast).ToList();
+        Assert.Equal(Summary(want), Summary(got));
+        Assert.Equal(whole.Issues.Select(i => i.ToString()), fast.Issues.Select(i => i.ToString()));
+    }
+
+    [Fact]
+    public void ParseFile_OnALongLogWithReportsSpreadThrough_FindsTheSame()
+    {
+        // Ordinary lines, reports every few hundred lines, some cut short, and continuation lines in between.
+        var rng = new Random(7);
+        var blocks = new[] { "warning-header-cut.txt", "panic-with-trace.txt", "xen-pv-rip.txt", "decoded-discriminator.txt", "list-debug-cut.txt" }
+            .Select(f => File.ReadAllLines(F(f)).Select(l => l[(l.IndexOf(']') + 1)..]).ToArray()).ToArray();
+        var sb = new System.Text.StringBuilder();
+        double t = 1;
+        for (int i = 0; i < 20000; i++)
+        {
+            t += 0.001;
+            if (rng.Next(400) == 0)
+                foreach (var l in blocks[rng.Next(blocks.Length)]) sb.Append($"[{t,12:F6}]{l}\n");
+            else if (rng.Next(50) == 0) sb.Append($"[{t,12:F6}] multi-line record\n  its second line\n");
+            else sb.Append($"[{t,12:F6}] usb 1-1: new high-speed USB device number {i} using xhci_hcd\n");
+        }
+        using var tree = FixtureTree.Create();
+        tree.File("long.log", sb.ToString());
+        string path = Path.Combine(tree.Path, "long.log");
+        var want = KernelOopsParser.Parse(KernelLog.ReadFile(path, new ParseContext(path))).ToList();
+        Assert.True(want.Count > 20);
+        Assert.Equal(Summary(want), Summary(KernelOopsParser.ParseFile(path, new ParseContext(path))));
+    }
+
     /// <summary>Issue 18: a one-line WARNING keeps the CPU and PID its header names.</summary>
     [Fact]
     public void OneLineWarning_KeepsCpuAndPid()
