@@ -46,6 +46,30 @@ public class BpfToolsCmdletTests
         return t;
     }
 
+    /// <summary>
+    /// "Nothing of ours is left when the prompt returns": the very next command after a BPF cmdlet sees none of the
+    /// programs it loaded (their ids come from its own -Verbose line, so concurrent runs of others cannot disturb it),
+    /// neither in the kernel's list read here at once, without waiting, nor through Get-BpfProgram -Name kd_*.
+    /// </summary>
+    [Theory]
+    [InlineData("Measure-SyscallLatency -Duration 0:0:0.3")]
+    [InlineData("Measure-BlockIoLatency -Duration 0:0:0.3")]
+    [InlineData("Measure-LockContention -Duration 0:0:0.3")]
+    [InlineData("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:0.3")]
+    [InlineData("Measure-KernelCpuProfile -Duration 0:0:0.3")]
+    public void NothingLoaded_WhenTheCmdletReturns(string command)
+    {
+        var r = PsRunner.Run($"{command} -Verbose | Out-Null; Get-BpfProgram -Name kd_* | ForEach-Object Id");
+        Assert.Null(r.Terminating);
+        var line = Assert.Single(r.Verbose, v => v.StartsWith("Attached with", StringComparison.Ordinal));
+        var ids = System.Text.RegularExpressions.Regex.Match(line, @"programs ([0-9, ]+)\.").Groups[1].Value
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(uint.Parse).ToHashSet();
+        Assert.NotEmpty(ids);
+        var stillListed = BpfProgramInfo.ReadAll(resolveOwners: false).Select(p => p.Id).Where(ids.Contains).ToList();
+        Assert.Empty(stillListed);
+        Assert.Empty(r.Output.Select(o => Convert.ToUInt32(o.BaseObject)).Where(ids.Contains));
+    }
+
     [Fact]
     public void BlockIo_LoopDevice_DirectWrites_CountAndBytesMatch()
     {

@@ -43,7 +43,8 @@ public partial class RingBufferLiveTests
         }
         Assert.Equal(Enumerable.Range(0, 50).Select(i => (ulong)i), seqs);
         s.Dispose();
-        Assert.Empty(BpfProgramInfo.WaitUntilUnloaded(ids, TimeSpan.FromSeconds(5)));
+        Assert.Empty(s.NotUnloaded);
+        SyscallLatencyLiveTests.AssertNoProgramLeft(ids);
     }
 
     [Fact]
