@@ -230,6 +230,28 @@ public class BpfToolsCmdletTests
     }
 
     [Fact]
+    public void Leak_TinyStackTable_WarnsAboutLostStacks()
+    {
+        List<int> fds = new();
+        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(100));
+        try
+        {
+            var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -MaxStacks 1 -Duration 0:0:2");
+            t.Join();
+            Assert.Null(r.Terminating);
+            var leaks = r.Objects<KernelMemoryLeak>();
+            ulong lost = leaks.Aggregate(0UL, (n, x) => n + x.LostStacks);
+            Assert.True(lost >= 100, $"lost {lost}");
+            Assert.Contains(r.Warnings, w => w.StartsWith($"{lost} outstanding allocations have no stack", StringComparison.Ordinal) && w.Contains("-MaxStacks"));
+        }
+        finally
+        {
+            t.Join();
+            PipeContention.Close(fds);
+        }
+    }
+
+    [Fact]
     public void Leak_StopMidRun_20Times_LeavesNothing()
     {
         uint before = MaxProgramId();

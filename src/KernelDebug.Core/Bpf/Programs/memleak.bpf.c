@@ -6,6 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "kd_stack.bpf.h"
 #include "memleak.h"
 
 const volatile __u32 targ_ntgids = 0;
@@ -22,12 +23,8 @@ struct {
 	__type(value, struct ml_alloc);
 } kd_ml_allocs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, ML_STACK_DEPTH * sizeof(__u64));
-} kd_ml_stacks SEC(".maps");
+/* Stacks by hash (kd_stack.bpf.h), sized -MaxStacks by the loader. */
+KD_STACK_MAPS(kd_ml);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -69,12 +66,12 @@ static __always_inline int on_alloc(void *ctx, __u64 ptr, __u64 size, __u64 call
 	a.call_site = call_site;
 	a.tgid = pid_tgid >> 32;
 	a.kind = kind;
-	a.stack_id = -1;
 	bpf_get_current_comm(&a.comm, sizeof(a.comm));
 	if (targ_stacks) {
-		a.stack_id = bpf_get_stackid(ctx, &kd_ml_stacks, 0);
-		if (a.stack_id < 0)
-			state_add(ML_STATE_STACK_LOST, 1);
+		long err;
+		a.stack = kd_stack_capture(ctx, &kd_ml_scratch, &kd_ml_stacks, 0, &err);
+		if (!a.stack)
+			state_add(err == -14 || err == -22 ? ML_STATE_STACK_FAULT : ML_STATE_STACK_LOST, 1);
 	}
 	/* An address reused without its free seen (freed before attach, or a missed event): replace, count unchanged. */
 	if (bpf_map_lookup_elem(&kd_ml_allocs, &ptr)) {

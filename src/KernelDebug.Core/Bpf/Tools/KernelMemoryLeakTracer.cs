@@ -13,8 +13,9 @@ namespace KernelDebug.Core.Bpf.Tools;
 /// </summary>
 public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
 {
-    internal const int MaxProcessIds = 16, MaxEntries = 1 << 20, StackDepth = 32;
-    private const int ValueSize = 56;   // struct ml_alloc
+    internal const int MaxProcessIds = 16, MaxEntries = 1 << 20, StackDepth = 32, MaxStackEntries = 1 << 18;
+    // struct ml_alloc (memleak.h)
+    private const int StackOffset = 24, TgidOffset = 32, KindOffset = 36, CommOffset = 40;
 
     private static readonly BpfAttachMethod[] Preference = [BpfAttachMethod.RawTp, BpfAttachMethod.TpBtf];
 
@@ -39,7 +40,7 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
     private readonly Lazy<KernelSymbolTable?> _symbolTable;
     // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
     private KernelSymbolTable? _symbols => _symbolTable.Value;
-    private readonly Dictionary<int, IReadOnlyList<StackFrame>> _stackCache = new();
+    private readonly Dictionary<ulong, IReadOnlyList<StackFrame>> _stackCache = new();
 
     private KernelMemoryLeakTracer(BpfSession session, BpfAttachMethod method, KernelMemoryLeakOptions options, Lazy<KernelSymbolTable?> symbols)
     {
@@ -67,6 +68,8 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
         if (options.ProcessIds.Count > MaxProcessIds)
             throw new KernelDebugException("TooManyProcessIds", KernelErrorCategory.InvalidArgument,
                 $"At most {MaxProcessIds} process ids can be filtered in the kernel; {options.ProcessIds.Count} were given.", "Give fewer -ProcessId values.", options.ProcessIds.Count);
+        if (options.MaxStacks is < 1 or > MaxStackEntries)
+            throw new KernelDebugException("InvalidMaxStacks", KernelErrorCategory.InvalidArgument, $"-MaxStacks must be between 1 and {MaxStackEntries}.", null, options.MaxStacks);
         if (options.MinimumAge < TimeSpan.Zero)
             throw new KernelDebugException("InvalidMinimumAge", KernelErrorCategory.InvalidArgument, "-MinimumAge must not be negative.", null, options.MinimumAge);
 
@@ -91,6 +94,7 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
                     s.SetGlobal("targ_ntgids", (uint)options.ProcessIds.Count);
                 }
                 s.SetMapMaxEntries("kd_ml_allocs", (uint)options.MaxTracked);
+                s.SetMapMaxEntries("kd_ml_stacks", (uint)options.MaxStacks);
                 s.SetGlobal("targ_page_shift", (uint)pageShift);
             }, verbose);
         return new KernelMemoryLeakTracer(session, method, options, symbols) { StartMilliseconds = sw.Elapsed.TotalMilliseconds };
@@ -111,35 +115,44 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
     {
         var state = _session.Map("kd_ml_state");
         ulong tracked = State(state, 0), overflows = State(state, 1), untrackedFrees = State(state, 2);
+        ulong stacksLostTotal = State(state, 3) + State(state, 4);
         var entries = _session.Map("kd_ml_allocs").ReadAll();
         ulong nowNs = MonotonicNanoseconds();
         ulong minAgeNs = (ulong)_options.MinimumAge.Ticks * 100;
         var time = DateTimeOffset.Now;
 
         // Page allocations have no call site: their site is the first stack frame past the page allocator, by name.
-        var groups = new Dictionary<(string Site, int Stack, uint Kind), (ulong Count, ulong Bytes, ulong OldestTs, byte[] Oldest)>();
+        // The representative of a group is its oldest allocation whose stack was recorded (else its oldest), so one
+        // lost stack does not hide the group's; LostStacks counts the group's allocations without one.
+        var groups = new Dictionary<(string Site, ulong Stack, uint Kind), (ulong Count, ulong Bytes, ulong OldestTs, byte[] Oldest, ulong Lost)>();
+        var referenced = new HashSet<ulong>();
         foreach (var (_, v) in entries)
         {
-            ulong size = U64(v, 0), ts = U64(v, 8), site = U64(v, 16);
-            int stackId = BinaryPrimitives.ReadInt32LittleEndian(v.AsSpan(24));
-            uint kind = BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(32));
+            ulong size = U64(v, 0), ts = U64(v, 8), site = U64(v, 16), stackKey = U64(v, StackOffset);
+            uint kind = BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(KindOffset));
+            if (stackKey != 0) referenced.Add(stackKey);
             if (ts > nowNs || nowNs - ts < minAgeNs) continue;
-            var key = _options.GroupBy == KernelMemoryLeakGrouping.Stack ? ("", stackId, kind)
-                : (site != 0 ? site.ToString("x") : SiteText(0, StackOf(stackId)), -2, kind);
+            var stack = StackOf(stackKey);
+            ulong lost = stack.Count == 0 ? 1UL : 0;
+            var key = _options.GroupBy == KernelMemoryLeakGrouping.Stack ? ("", stack.Count == 0 ? 0 : stackKey, kind)
+                : (site != 0 ? site.ToString("x") : SiteText(0, stack), 0UL, kind);
             if (groups.TryGetValue(key, out var acc))
-                groups[key] = (acc.Count + 1, acc.Bytes + size, Math.Min(acc.OldestTs, ts), ts < acc.OldestTs ? v : acc.Oldest);
+            {
+                bool better = lost == 0 && (StackOf(U64(acc.Oldest, StackOffset)).Count == 0 || ts < U64(acc.Oldest, 8));
+                groups[key] = (acc.Count + 1, acc.Bytes + size, Math.Min(acc.OldestTs, ts), better ? v : acc.Oldest, acc.Lost + lost);
+            }
             else
-                groups[key] = (1, size, ts, v);
+                groups[key] = (1, size, ts, v, lost);
         }
+        CollectStacks(referenced);
 
         var list = new List<KernelMemoryLeak>(groups.Count);
         foreach (var (_, g) in groups)
         {
             var v = g.Oldest;
             ulong site = U64(v, 16);
-            int stackId = BinaryPrimitives.ReadInt32LittleEndian(v.AsSpan(24));
-            uint kind = BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(32));
-            var stack = StackOf(stackId);
+            uint kind = BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(KindOffset));
+            var stack = StackOf(U64(v, StackOffset));
             list.Add(new KernelMemoryLeak
             {
                 Site = SiteText(site, stack),
@@ -148,9 +161,11 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
                 Count = g.Count,
                 Bytes = (long)g.Bytes,
                 OldestAge = BpfToolLoader.FromNanoseconds(nowNs - g.OldestTs),
-                ProcessId = (int)BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(28)),
-                Command = Encoding.UTF8.GetString(v.AsSpan(36, 16)).TrimEnd('\0'),
+                ProcessId = (int)BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(TgidOffset)),
+                Command = Encoding.UTF8.GetString(v.AsSpan(CommOffset, 16)).TrimEnd('\0'),
                 Stack = stack,
+                LostStacks = g.Lost,
+                LostStacksTotal = stacksLostTotal,
                 Tracked = tracked,
                 Overflows = overflows,
                 UntrackedFrees = untrackedFrees,
@@ -171,16 +186,26 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
         return "(unknown)";
     }
 
-    private IReadOnlyList<StackFrame> StackOf(int stackId)
+    private IReadOnlyList<StackFrame> StackOf(ulong stackKey)
     {
-        if (stackId < 0) return Array.Empty<StackFrame>();
-        if (_stackCache.TryGetValue(stackId, out var cached)) return cached;
+        if (stackKey == 0) return Array.Empty<StackFrame>();
+        if (_stackCache.TryGetValue(stackKey, out var cached)) return cached;
         var map = _session.Map("kd_ml_stacks");
-        var key = new byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(key, stackId);
         var value = new byte[map.ReadValueSize];
-        if (!map.TryLookup(key, value)) return Array.Empty<StackFrame>();
-        return _stackCache[stackId] = LockContentionMeter.TrimTracing(LockContentionMeter.Symbolize(value, _symbols));
+        if (!map.TryLookup(BitConverter.GetBytes(stackKey), value)) return Array.Empty<StackFrame>();
+        return _stackCache[stackKey] = LockContentionMeter.TrimTracing(LockContentionMeter.Symbolize(value, _symbols));
+    }
+
+    // Stacks of freed allocations would fill the table (sized -MaxStacks) and make later ones lost: each report
+    // removes those no outstanding allocation refers to. An allocation between its stack and its table insert can
+    // lose its stack this way; it is then counted in LostStacks, never shown with a wrong one.
+    private void CollectStacks(HashSet<ulong> referenced)
+    {
+        var map = _session.Map("kd_ml_stacks");
+        var stale = map.ReadAll().Select(kv => kv.Key).Where(k => !referenced.Contains(BinaryPrimitives.ReadUInt64LittleEndian(k))).ToList();
+        if (stale.Count == 0) return;
+        map.Delete(stale);
+        foreach (var k in stale) _stackCache.Remove(BinaryPrimitives.ReadUInt64LittleEndian(k));
     }
 
     private static ulong State(BpfMap map, uint index) => BpfToolLoader.ReadCounter(map, index);
