@@ -53,7 +53,6 @@ struct {
 	__type(value, __u64);
 } kd_bio_stats SEC(".maps");
 
-static const struct kd_hist zero_hist = {};
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -97,7 +96,7 @@ static __always_inline void account(struct request *rq, __u32 dev, __u32 phase, 
 
 	struct kd_hist *h = bpf_map_lookup_elem(&kd_bio_hist, &key);
 	if (!h) {
-		bpf_map_update_elem(&kd_bio_hist, &key, &zero_hist, BPF_NOEXIST);
+		bpf_map_update_elem(&kd_bio_hist, &key, &kd_zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&kd_bio_hist, &key);
 		if (!h)
 			return;

@@ -50,7 +50,6 @@ struct {
 	__type(value, __u64);
 } kd_lk_stats SEC(".maps");
 
-static const struct kd_hist zero_hist = {};
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -126,7 +125,7 @@ static __always_inline int on_end(__u64 lock, int ret)
 
 	struct kd_hist *h = bpf_map_lookup_elem(&kd_lk_hist, &key);
 	if (!h) {
-		bpf_map_update_elem(&kd_lk_hist, &key, &zero_hist, BPF_NOEXIST);
+		bpf_map_update_elem(&kd_lk_hist, &key, &kd_zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&kd_lk_hist, &key);
 		if (!h)
 			return 0;

@@ -63,7 +63,6 @@ struct {
 	__type(value, __u64);
 } kd_sl_stats SEC(".maps");
 
-static const struct kd_hist zero_hist = {};
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -182,7 +181,7 @@ static __always_inline int account(__u64 delta, __u32 id, long ret)
 
 	struct kd_hist *h = bpf_map_lookup_elem(&kd_sl_hist, &key);
 	if (!h) {
-		bpf_map_update_elem(&kd_sl_hist, &key, &zero_hist, BPF_NOEXIST);
+		bpf_map_update_elem(&kd_sl_hist, &key, &kd_zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&kd_sl_hist, &key);
 		if (!h)
 			return 0;

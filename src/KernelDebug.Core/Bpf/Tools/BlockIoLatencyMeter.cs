@@ -121,7 +121,7 @@ public sealed class BlockIoLatencyMeter : IBpfMeter<BlockIoLatency>
             }
         }
 
-        double? overhead = _overhead.NextInterval();
+        double? overhead = _overhead.NextInterval().PerRun;
         ulong missed = BpfToolLoader.ReadCounter(_session.Map("kd_bio_stats"), 0);
         ulong dMissed = missed - _lastMissed;
         _lastMissed = missed;
@@ -186,5 +186,9 @@ public sealed class BlockIoLatencyMeter : IBpfMeter<BlockIoLatency>
     };
 
     /// <summary>Detaches and closes everything.</summary>
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _overhead.Dispose();
+        _session.Dispose();
+    }
 }

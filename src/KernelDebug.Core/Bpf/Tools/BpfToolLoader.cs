@@ -138,32 +138,83 @@ public static class BpfToolLoader
 }
 
 /// <summary>
-/// Turns kernel BPF statistics into the cost of each program run over an interval: enables them when asked
-/// (and allowed), keeps the last reading, and gives nanoseconds per run since the previous call.
+/// The one way every BPF tool measures its own cost. Kernel BPF statistics cost two clock reads per program run for
+/// every BPF program on the machine while on, so they are sampled: on for the first <see cref="Window"/> of every
+/// <see cref="Period"/>. The run time per run is taken over the windows of an interval (an interval without one keeps
+/// the last figure), and the run time of the whole interval is scaled from the time statistics were on.
 /// </summary>
-public sealed class BpfOverheadTracker
+public sealed class BpfOverheadTracker : IDisposable
 {
+    /// <summary>Statistics are on for this long ...</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);
+    /// <summary>... of every period.</summary>
+    public static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
+
+    private readonly object _gate = new();
     private readonly BpfSession _session;
+    private readonly Timer? _sampler;
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private ulong _lastTime, _lastRuns;
+    private TimeSpan _onTotal, _onSince, _lastOnTotal, _lastElapsed;
+    private bool _on;
+    private double? _perRun;
 
     /// <summary>Enables statistics on <paramref name="session"/> when <paramref name="wanted"/> and takes the first reading.</summary>
     public BpfOverheadTracker(BpfSession session, bool wanted)
     {
         _session = session;
         Enabled = wanted && session.EnableStatistics();
-        if (Enabled) (_lastTime, _lastRuns) = BpfToolLoader.RunStats(session);
+        if (!Enabled) return;
+        _on = true;
+        (_lastTime, _lastRuns) = BpfToolLoader.RunStats(session);
+        _sampler = new Timer(_ => Toggle(), null, Window, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Toggle()
+    {
+        lock (_gate)
+        {
+            try
+            {
+                var now = _clock.Elapsed;
+                if (_on) { _onTotal += now - _onSince; _session.DisableStatistics(); }
+                else { _onSince = now; _session.EnableStatistics(); }
+                _on = !_on;
+                _sampler?.Change(_on ? Window : Period - Window, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException) { }
+        }
     }
 
     /// <summary>True when statistics are on, so overheads are measured.</summary>
     public bool Enabled { get; }
 
-    /// <summary>Nanoseconds of BPF time per program run since the last call, or null when statistics are off or nothing ran.</summary>
-    public double? NextInterval()
+    /// <summary>
+    /// Nanoseconds of BPF time per program run over the windows since the last call (or the last figure), and the
+    /// programs' estimated run time over the whole interval; nulls when statistics are off or nothing ran yet.
+    /// </summary>
+    public (double? PerRun, TimeSpan? RunTime) NextInterval()
     {
-        if (!Enabled) return null;
-        var (time, runs) = BpfToolLoader.RunStats(_session);
-        ulong dTime = time - _lastTime, dRuns = runs - _lastRuns;
-        (_lastTime, _lastRuns) = (time, runs);
-        return dRuns > 0 ? (double)dTime / dRuns : null;
+        if (!Enabled) return (null, null);
+        lock (_gate)
+        {
+            var (time, runs) = BpfToolLoader.RunStats(_session);
+            ulong dTime = time - _lastTime, dRuns = runs - _lastRuns;
+            (_lastTime, _lastRuns) = (time, runs);
+            var elapsed = _clock.Elapsed;
+            var onTotal = _onTotal + (_on ? elapsed - _onSince : TimeSpan.Zero);
+            var dOn = onTotal - _lastOnTotal;
+            var dElapsed = elapsed - _lastElapsed;
+            (_lastOnTotal, _lastElapsed) = (onTotal, elapsed);
+            if (dRuns > 0) _perRun = (double)dTime / dRuns;
+            TimeSpan? runTime = dOn > TimeSpan.Zero ? BpfToolLoader.FromNanoseconds(dTime * (dElapsed / dOn)) : null;
+            return (_perRun, runTime);
+        }
+    }
+
+    /// <summary>Stops sampling.</summary>
+    public void Dispose()
+    {
+        lock (_gate) _sampler?.Dispose();
     }
 }

@@ -218,7 +218,7 @@ public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
         return list;
     }
 
-    private static List<MapsEntry> ReadMaps(KernelRoot root, int pid) =>
+    internal static List<MapsEntry> ReadMaps(KernelRoot root, int pid) =>
         root.TryReadText($"proc/{pid}/maps") is { } text ? ParseMaps(text) : new List<MapsEntry>();
 
     /// <inheritdoc />

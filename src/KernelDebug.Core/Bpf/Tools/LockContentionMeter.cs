@@ -117,7 +117,7 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
                 groups[g] = groups.TryGetValue(g, out var acc) ? (acc.H.Merge(h), acc.Failed + failed) : (h, failed);
             }
 
-        double? overhead = _overhead.NextInterval();
+        double? overhead = _overhead.NextInterval().PerRun;
         ulong missed = BpfToolLoader.ReadCounter(_session.Map("kd_lk_stats"), 0);
         ulong dMissed = missed - _lastMissed;
         _lastMissed = missed;
@@ -216,5 +216,9 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _overhead.Dispose();
+        _session.Dispose();
+    }
 }

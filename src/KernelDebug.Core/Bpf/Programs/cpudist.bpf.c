@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+// Measure-CpuTimeSlice: how long a task runs each time it is on a CPU (sched_switch in to out), or with
+// targ_offcpu how long it is off between two runs, in log-linear histograms per group, like cpudist.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kd_filter.bpf.h"
+#include "kd_hist.bpf.h"
+#include "kd_gen.bpf.h"
+#include "sched.h"
+
+const volatile __u8 targ_group = SCHED_BY_NONE;
+const volatile __u8 targ_offcpu = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);                /* tid */
+	__type(value, __u64);              /* switched in (on-CPU) or out (off-CPU) */
+} kd_cd_start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct sched_hist_key);
+	__type(value, struct kd_hist);
+} kd_cd_hist SEC(".maps");
+
+KD_GEN_MAP(kd_cd_ctl);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SCHED_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} kd_cd_stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&kd_cd_stats, &idx);
+	if (v)
+		(*v)++;
+}
+
+static __always_inline void mark(struct task_struct *t, __u64 now)
+{
+	__u32 tid = BPF_CORE_READ(t, pid);
+	if (!tid || !kd_wanted_task(t))
+		return;
+	if (bpf_map_update_elem(&kd_cd_start, &tid, &now, BPF_ANY))
+		stat_inc(SCHED_STAT_START_FULL);
+}
+
+static __always_inline void account(struct task_struct *t, __u64 now)
+{
+	__u32 tid = BPF_CORE_READ(t, pid);
+	__u64 *tsp = bpf_map_lookup_elem(&kd_cd_start, &tid);
+	if (!tsp)
+		return;
+	__u64 delta = now - *tsp;
+	bpf_map_delete_elem(&kd_cd_start, &tid);
+	if ((__s64)delta < 0)
+		return;
+	struct sched_hist_key key = {};
+	key.gen = kd_generation(&kd_cd_ctl);
+	switch (targ_group) {
+	case SCHED_BY_PROCESS:
+		key.id = BPF_CORE_READ(t, tgid);
+		key.cgroup = kd_task_cgroup_id(t);
+		BPF_CORE_READ_STR_INTO(&key.comm, t, group_leader, comm);
+		break;
+	case SCHED_BY_THREAD:
+		key.id = tid;
+		key.cgroup = kd_task_cgroup_id(t);
+		BPF_CORE_READ_STR_INTO(&key.comm, t, comm);
+		break;
+	case SCHED_BY_CPU:
+		key.id = bpf_get_smp_processor_id();
+		break;
+	case SCHED_BY_CGROUP:
+		key.cgroup = kd_task_cgroup_id(t);
+		break;
+	}
+	if (!KD_HIST_UPDATE(kd_cd_hist, &key, delta, 0))
+		stat_inc(SCHED_STAT_HIST_FULL);
+}
+
+static __always_inline void switched(struct task_struct *prev, struct task_struct *next)
+{
+	__u64 now = bpf_ktime_get_ns();
+	if (targ_offcpu) {
+		mark(prev, now);
+		account(next, now);
+	} else {
+		account(prev, now);
+		mark(next, now);
+	}
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(kd_cd_raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{ switched(prev, next); return 0; }
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(kd_cd_btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{ switched(prev, next); return 0; }
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+// Measure-RunQueueLatency: time from a task becoming runnable (sched_wakeup, sched_wakeup_new, or preempted while
+// runnable at sched_switch) to it running (sched_switch in), in log-linear histograms per group, like runqlat.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kd_filter.bpf.h"
+#include "kd_hist.bpf.h"
+#include "kd_gen.bpf.h"
+#include "sched.h"
+
+const volatile __u8 targ_group = SCHED_BY_NONE;
+const volatile __u64 targ_min_ns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);                /* tid */
+	__type(value, __u64);              /* when it became runnable */
+} kd_rq_start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct sched_hist_key);
+	__type(value, struct kd_hist);
+} kd_rq_hist SEC(".maps");
+
+KD_GEN_MAP(kd_rq_ctl);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SCHED_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} kd_rq_stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&kd_rq_stats, &idx);
+	if (v)
+		(*v)++;
+}
+
+static __always_inline void enqueued(struct task_struct *p)
+{
+	if (!kd_wanted_task(p))
+		return;
+	__u32 tid = BPF_CORE_READ(p, pid);
+	if (!tid)
+		return;
+	__u64 ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&kd_rq_start, &tid, &ts, BPF_ANY))
+		stat_inc(SCHED_STAT_START_FULL);
+}
+
+static __always_inline void switched(bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	/* Still runnable (preempted, or yielded while TASK_RUNNING): it waits in the run queue from now. */
+	if (preempt || prev_state == 0)
+		enqueued(prev);
+	__u32 tid = BPF_CORE_READ(next, pid);
+	__u64 *tsp = bpf_map_lookup_elem(&kd_rq_start, &tid);
+	if (!tsp)
+		return;
+	__u64 delta = bpf_ktime_get_ns() - *tsp;
+	bpf_map_delete_elem(&kd_rq_start, &tid);
+	if ((__s64)delta < 0 || delta < targ_min_ns)
+		return;
+	struct sched_hist_key key = {};
+	key.gen = kd_generation(&kd_rq_ctl);
+	switch (targ_group) {
+	case SCHED_BY_PROCESS:
+		key.id = BPF_CORE_READ(next, tgid);
+		key.cgroup = kd_task_cgroup_id(next);
+		BPF_CORE_READ_STR_INTO(&key.comm, next, group_leader, comm);
+		break;
+	case SCHED_BY_THREAD:
+		key.id = tid;
+		key.cgroup = kd_task_cgroup_id(next);
+		BPF_CORE_READ_STR_INTO(&key.comm, next, comm);
+		break;
+	case SCHED_BY_CPU:
+		key.id = bpf_get_smp_processor_id();
+		break;
+	case SCHED_BY_CGROUP:
+		key.cgroup = kd_task_cgroup_id(next);
+		break;
+	}
+	if (!KD_HIST_UPDATE(kd_rq_hist, &key, delta, 0))
+		stat_inc(SCHED_STAT_HIST_FULL);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(kd_rq_raw_wakeup, struct task_struct *p) { enqueued(p); return 0; }
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(kd_rq_raw_wakeup_new, struct task_struct *p) { enqueued(p); return 0; }
+SEC("raw_tp/sched_switch")
+int BPF_PROG(kd_rq_raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{ switched(preempt, prev, next, prev_state); return 0; }
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(kd_rq_btf_wakeup, struct task_struct *p) { enqueued(p); return 0; }
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(kd_rq_btf_wakeup_new, struct task_struct *p) { enqueued(p); return 0; }
+SEC("tp_btf/sched_switch")
+int BPF_PROG(kd_rq_btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{ switched(preempt, prev, next, prev_state); return 0; }
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+// ABI between the scheduler tools (runqlat.bpf.c, cpudist.bpf.c, offcpu.bpf.c) and
+// src/KernelDebug.Core/Bpf/Tools/SchedAbi.cs, whose [StructLayout] types a test checks against the objects' BTF.
+#ifndef KD_SCHED_H
+#define KD_SCHED_H
+
+// Grouping of the histogram tools (targ_group).
+#define SCHED_BY_NONE 0
+#define SCHED_BY_PROCESS 1
+#define SCHED_BY_THREAD 2
+#define SCHED_BY_CPU 3
+#define SCHED_BY_CGROUP 4
+
+// Key of a histogram (run-queue latency, time slices): gen of kd_gen.bpf.h, then the group.
+struct sched_hist_key {
+	__u32 gen;
+	__u32 id;                          /* tgid, tid or CPU by targ_group; 0 when not grouped */
+	__u64 cgroup;                      /* cgroup id (kernfs inode) when grouped by process or cgroup */
+	char comm[16];
+};
+
+// Key of an off-CPU sum: who blocked where, and (with waker) who woke it where.
+struct offcpu_key {
+	__u32 gen;
+	__u32 tgid;
+	__u32 pid;
+	__u32 waker_tgid;                  /* 0: waker not recorded */
+	__u64 kstack;                      /* keys in kd_oc_stacks (kd_stack.bpf.h); 0: none */
+	__u64 ustack;
+	__u64 waker_kstack;
+	__u64 cgroup;
+	char comm[16];
+	char waker_comm[16];
+};
+
+struct offcpu_val {
+	__u64 total_ns;
+	__u64 count;
+};
+
+// A blocked task, keyed by tid.
+struct offcpu_start {
+	__u64 ts;
+	__u64 kstack;
+	__u64 ustack;
+};
+
+// Who woke a blocked task, keyed by the woken tid.
+struct offcpu_waker {
+	__u64 kstack;
+	__u32 tgid;
+	__u32 pad;
+	char comm[16];
+};
+
+#define SCHED_STAT_START_FULL 0            /* a start time not recorded: the table of tasks was full */
+#define SCHED_STAT_HIST_FULL 1             /* a value not counted: the table of groups was full */
+#define SCHED_STAT_STACK_LOST 2            /* a stack not recorded: the stack table was full */
+#define SCHED_STAT_COUNT 3
+
+#endif
