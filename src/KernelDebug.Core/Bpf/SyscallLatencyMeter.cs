@@ -12,6 +12,8 @@ public sealed record SyscallLatencyOptions
 {
     /// <summary>Only these processes (thread group ids); empty = all. At most 16.</summary>
     public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    /// <summary>Only tasks in this cgroup directory or below (v1 or v2; filtered in the kernel).</summary>
+    public string? Cgroup { get; init; }
     /// <summary>Only processes whose command name matches (applied in user space on the per-process keys).</summary>
     public Func<string, bool>? CommandFilter { get; init; }
     /// <summary>Only these syscall numbers; null = all.</summary>
@@ -56,18 +58,14 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
     private readonly BpfSession _session;
     private readonly SyscallLatencyOptions _options;
     private readonly bool _perProcessKeys;
-    private readonly bool _statsOn;
-    private readonly Timer? _statsSampler;
+    private readonly Tools.BpfOverheadTracker _overhead;
     private ulong _lastExits;
-    private double? _lastOverhead;
 
-    // BPF statistics cost two clock reads per program run for every BPF program on the machine while on, so they
-    // are sampled: on for the first StatsWindow of every StatsPeriod. Run time per run is averaged over the windows
-    // and scaled to the interval by the exits the program counts itself.
-    internal static readonly TimeSpan StatsWindow = TimeSpan.FromMilliseconds(100), StatsPeriod = TimeSpan.FromSeconds(1);
+    /// <summary>BPF statistics are sampled (the one way every tool measures its cost): on for this long of every second.</summary>
+    internal static readonly TimeSpan StatsWindow = Tools.BpfOverheadTracker.Window;
     private readonly SyscallTable _table = SyscallTable.X86_64;
     private uint _generation;
-    private ulong _lastRunTimeNs, _lastRunCountExit, _lastDropped;
+    private ulong _lastDropped;
     private DateTimeOffset _intervalStart;
 
     private SyscallLatencyMeter(BpfSession session, SyscallLatencyOptions options, BpfAttachMethod method, bool perProcessKeys)
@@ -76,22 +74,8 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
         _options = options;
         AttachMethod = method;
         _perProcessKeys = perProcessKeys;
-        _statsOn = options.ProgramStatistics && session.EnableStatistics();
-        (_lastRunTimeNs, _lastRunCountExit) = ReadRunStats();
-        if (_statsOn)
-        {
-            bool on = true;
-            _statsSampler = new Timer(_ =>
-            {
-                try
-                {
-                    on = !on;
-                    if (on) session.EnableStatistics(); else session.DisableStatistics();
-                    _statsSampler?.Change(on ? StatsWindow : StatsPeriod - StatsWindow, Timeout.InfiniteTimeSpan);
-                }
-                catch (ObjectDisposedException) { }
-            }, null, StatsWindow, Timeout.InfiniteTimeSpan);
-        }
+        // Per traced call: the run time of both programs over the runs of the exit program.
+        _overhead = new Tools.BpfOverheadTracker(session, options.ProgramStatistics, name => name.EndsWith("_exit", StringComparison.Ordinal));
         _intervalStart = DateTimeOffset.Now;
     }
 
@@ -109,10 +93,8 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
     public static SyscallLatencyMeter Start(KernelRoot root, SyscallLatencyOptions options, Action<string>? verbose = null)
     {
         var sw = Stopwatch.StartNew();
-        if (options.ProcessIds.Count > MaxProcessIds)
-            throw new KernelDebugException("TooManyProcessIds", KernelErrorCategory.InvalidArgument,
-                $"At most {MaxProcessIds} process ids can be filtered in the kernel; {options.ProcessIds.Count} were given.",
-                "Give fewer -ProcessId values, or use -Name to match processes by command name.", options.ProcessIds.Count);
+        var filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup };
+        var cgroup = filter.Validate(root);
         if (options.SyscallIds?.FirstOrDefault(id => id is < 0 or >= MaxSyscallIds) is { } bad && options.SyscallIds.Any(id => id is < 0 or >= MaxSyscallIds))
             throw new KernelDebugException("SyscallIdOutOfRange", KernelErrorCategory.InvalidArgument,
                 $"System call number {bad} is outside the range the kernel filter covers (0-{MaxSyscallIds - 1}).", null, bad);
@@ -133,7 +115,7 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
                 session.SelectPrograms(Programs[method]);
                 // tp_btf and raw_tp keep call entries in task storage, tracepoint in a tid hash: create only the one in use.
                 session.SkipMap(method == BpfAttachMethod.Tracepoint ? "kd_sl_task" : "kd_sl_start");
-                Configure(session, options, perProcess);
+                Configure(session, options, perProcess, filter, cgroup);
                 session.Load();
                 session.Attach();
                 verbose?.Invoke($"syslat attached with {method}: open {session.OpenMilliseconds:F1} ms, load {session.LoadMilliseconds:F1} ms, attach {session.AttachMilliseconds:F1} ms.");
@@ -155,14 +137,9 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
         throw lastError ?? new KernelDebugException("BpfNoAttachMethod", KernelErrorCategory.NotImplemented, "No attach method is available.");
     }
 
-    private static void Configure(BpfSession s, SyscallLatencyOptions o, bool perProcess)
+    private static void Configure(BpfSession s, SyscallLatencyOptions o, bool perProcess, Engine.BpfTaskFilter filter, Engine.CgroupTarget? cgroup)
     {
-        if (o.ProcessIds.Count > 0)
-        {
-            var tgids = o.ProcessIds.Select(p => (uint)p).ToArray();
-            s.SetGlobal<uint>("targ_tgids", tgids);
-            s.SetGlobal("targ_ntgids", (uint)tgids.Length);
-        }
+        filter.Apply(s, cgroup);
         if (o.SyscallIds is not null)
         {
             var bits = new ulong[MaxSyscallIds / 64];
@@ -211,14 +188,9 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
         histMap.Delete(hists.Select(kv => kv.Key).ToList());
         errMap.Delete(errs.Select(kv => kv.Key).ToList());
 
-        var (runTime, runCountExit) = ReadRunStats();
-        ulong dRun = runTime - _lastRunTimeNs, dCount = runCountExit - _lastRunCountExit;
-        (_lastRunTimeNs, _lastRunCountExit) = (runTime, runCountExit);
         ulong dropped = ReadStat(0 /* SL_STAT_DROPPED_EXITS */), exits = ReadStat(2 /* SL_STAT_EXITS */);
         ulong dDropped = dropped - _lastDropped, dExits = exits - _lastExits;
         (_lastDropped, _lastExits) = (dropped, exits);
-        // Per run from the sampled windows of this interval; an interval without a window reuses the last figure.
-        if (_statsOn && dCount > 0) _lastOverhead = (double)dRun / dCount;
 
         // Group key: (syscall, tgid, comm) when grouping by process, else syscall alone.
         var groups = new Dictionary<(int Id, uint Tgid, string Comm), (ulong[] Slots, ulong Count, ulong Sum, ulong Min, ulong Max, ulong Errors, Dictionary<string, ulong> ByErrno)>();
@@ -257,7 +229,8 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
             acc.ByErrno[name] = acc.ByErrno.GetValueOrDefault(name) + n;
         }
 
-        double? overhead = _statsOn ? _lastOverhead : null;
+        // Per call from the sampled windows; the interval's run time from the exits the program counts itself.
+        double? overhead = _overhead.NextInterval().PerRun;
         TimeSpan? programTime = overhead is { } o ? Tools.BpfToolLoader.FromNanoseconds(o * dExits) : null;
         var start = _intervalStart;
         _intervalStart = end;
@@ -317,18 +290,6 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
 
     private static ulong U64(ReadOnlySpan<byte> s, int index) => BinaryPrimitives.ReadUInt64LittleEndian(s.Slice(index * 8, 8));
 
-    private (ulong RunTimeNs, ulong RunCountExit) ReadRunStats()
-    {
-        if (!_statsOn) return (0, 0);
-        ulong time = 0, exits = 0;
-        foreach (var (name, info) in _session.LoadedPrograms())
-        {
-            time += info.RunTimeNanoseconds;
-            if (name.EndsWith("_exit", StringComparison.Ordinal)) exits += info.RunCount;
-        }
-        return (time, exits);
-    }
-
     private ulong ReadStat(uint index)
     {
         var map = _session.Map("kd_sl_stats");
@@ -343,7 +304,7 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
     /// <summary>Detaches and closes everything.</summary>
     public void Dispose()
     {
-        _statsSampler?.Dispose();
+        _overhead.Dispose();
         _session.Dispose();
     }
 }

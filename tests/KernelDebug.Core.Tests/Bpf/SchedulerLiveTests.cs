@@ -22,6 +22,7 @@ public partial class SchedulerLiveTests
     [LibraryImport("libc")] private static unsafe partial nint read(int fd, byte* buf, nuint n);
     [LibraryImport("libc")] private static unsafe partial nint write(int fd, byte* buf, nuint n);
     [LibraryImport("libc")] private static partial int close(int fd);
+    [LibraryImport("libc")] private static partial int setpriority(int which, int who, int prio);
 
     private static unsafe void Pin(int cpu)
     {
@@ -50,7 +51,8 @@ public partial class SchedulerLiveTests
     {
         using var stop = new CancellationTokenSource();
         var hogs = Enumerable.Range(0, burners).Select(_ => new Worker(() => { Pin(Cpu); while (!stop.IsCancellationRequested) { } })).ToList();
-        var sleeper = new Worker(() => { Pin(Cpu); usleep(1000); for (int i = 0; i < wakeups; i++) usleep(1000); });
+        // Nice 19: under EEVDF a woken task of equal weight preempts at once, so only a light sleeper shows the queue.
+        var sleeper = new Worker(() => { Pin(Cpu); setpriority(0, gettid(), 19); usleep(1000); for (int i = 0; i < wakeups; i++) usleep(1000); });
         foreach (var h in hogs) h.Go();
         var meter = RunQueueLatencyMeter.Start(KernelRoot.Live, new RunQueueLatencyOptions
         {
@@ -84,8 +86,7 @@ public partial class SchedulerLiveTests
         // One wakeup per sleep (plus the first sleep before the loop, and a few preemptions while running).
         Assert.InRange(alone.Count, (ulong)(n * 0.97), (ulong)(n * 1.05) + 5);
         Assert.InRange(busy.Count, (ulong)(n * 0.97), (ulong)(n * 1.5) + 5);
-        // "Alone" shares its CPU with whatever else this 2-CPU machine runs, so the margin is kept modest.
-        Assert.True(busy.Mean > alone.Mean * 1.5, $"busy {busy.Mean} vs alone {alone.Mean}");
+        Assert.True(busy.Mean > alone.Mean * 3, $"busy {busy.Mean} vs alone {alone.Mean}");
         Assert.True(busy.P90 > alone.P90, $"busy P90 {busy.P90} vs alone {alone.P90}");
         Assert.True(alone.Min <= alone.P50 && alone.P50 <= alone.P99 && alone.P99 <= alone.Max);
         Assert.Equal(BpfAttachMethod.RawTp, alone.AttachMethod);

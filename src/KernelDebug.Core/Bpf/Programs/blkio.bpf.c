@@ -6,6 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "kd_filter.bpf.h"
 #include "kd_hist.bpf.h"
 #include "blkio.h"
 
@@ -113,7 +114,7 @@ static __always_inline void account(struct request *rq, __u32 dev, __u32 phase, 
 
 static __always_inline int on_insert(struct request *rq)
 {
-	if (!targ_queued || !wanted(disk_dev(rq)))
+	if (!targ_queued || !wanted(disk_dev(rq)) || !kd_wanted_current())
 		return 0;
 	__u64 k = (__u64)rq;
 	struct bio_start s = { .insert_ts = bpf_ktime_get_ns() };
@@ -124,7 +125,8 @@ static __always_inline int on_insert(struct request *rq)
 static __always_inline int on_issue(struct request *rq)
 {
 	__u32 dev = disk_dev(rq);
-	if (!wanted(dev))
+	/* -ProcessId/-Cgroup: the task issuing the request (often a kworker or the flusher for buffered writes). */
+	if (!wanted(dev) || !kd_wanted_current())
 		return 0;
 	__u64 k = (__u64)rq, now = bpf_ktime_get_ns();
 	struct bio_start *s = bpf_map_lookup_elem(&kd_bio_start, &k);

@@ -81,6 +81,12 @@ static __always_inline int kd_wanted_current(void)
 	return !kd_filter_cgroup_id || kd_in_cgroup((struct task_struct *)bpf_get_current_task());
 }
 
+// True when any filter is set (tools count "unmatched" events only without one).
+static __always_inline int kd_filter_active(void)
+{
+	return kd_filter_ntgids || kd_filter_npids || kd_filter_cgroup_id;
+}
+
 // The task's cgroup id in the filter's hierarchy (for grouping by cgroup); 0 when unknown.
 static __always_inline __u64 kd_task_cgroup_id(struct task_struct *t)
 {

@@ -65,6 +65,10 @@ public sealed record BlockIoLatencyOptions
 {
     /// <summary>Only these disks (names from /sys/block); empty = all. At most 8.</summary>
     public IReadOnlyList<string> Disks { get; init; } = Array.Empty<string>();
+    /// <summary>Only requests issued by tasks in this cgroup or below (v1 or v2; the issuing task, often a kworker for buffered writes).</summary>
+    public string? Cgroup { get; init; }
+    /// <summary>Only requests issued by these processes (at most 16).</summary>
+    public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
     /// <summary>A record per disk.</summary>
     public bool ByDisk { get; init; }
     /// <summary>A record per operation.</summary>

@@ -66,6 +66,8 @@ public sealed class BlockIoLatencyMeter : IBpfMeter<BlockIoLatency>
             throw KernelErrors.FeatureMissing("BlockTracepointsMissing", "the block_rq_issue/block_rq_complete tracepoints",
                 "Boot a kernel built with CONFIG_BLOCK=y and CONFIG_TRACEPOINTS=y (every distribution kernel is).", "block:block_rq_issue");
 
+        var filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup };
+        var cgroup = filter.Validate(root);
         var (session, method) = BpfToolLoader.Start(root, "blkio", options.AttachMethods ?? Preference,
             m =>
             {
@@ -74,6 +76,7 @@ public sealed class BlockIoLatencyMeter : IBpfMeter<BlockIoLatency>
             },
             (s, _) =>
             {
+                filter.Apply(s, cgroup);
                 if (devs.Count > 0)
                 {
                     s.SetGlobal<uint>("targ_devs", devs.ToArray());

@@ -158,15 +158,21 @@ public sealed class BpfOverheadTracker : IDisposable
     private TimeSpan _onTotal, _onSince, _lastOnTotal, _lastElapsed;
     private bool _on;
     private double? _perRun;
+    private readonly Func<string, bool>? _counted;
 
-    /// <summary>Enables statistics on <paramref name="session"/> when <paramref name="wanted"/> and takes the first reading.</summary>
-    public BpfOverheadTracker(BpfSession session, bool wanted)
+    /// <summary>
+    /// Enables statistics on <paramref name="session"/> when <paramref name="wanted"/> and takes the first reading.
+    /// <paramref name="counted"/> names the programs whose runs are the events (default: every program's), e.g.
+    /// only the exit of an enter/exit pair, so the cost is per traced call.
+    /// </summary>
+    public BpfOverheadTracker(BpfSession session, bool wanted, Func<string, bool>? counted = null)
     {
         _session = session;
+        _counted = counted;
         Enabled = wanted && session.EnableStatistics();
         if (!Enabled) return;
         _on = true;
-        (_lastTime, _lastRuns) = BpfToolLoader.RunStats(session);
+        (_lastTime, _lastRuns) = BpfToolLoader.RunStats(session, counted);
         _sampler = new Timer(_ => Toggle(), null, Window, Timeout.InfiniteTimeSpan);
     }
 
@@ -198,7 +204,7 @@ public sealed class BpfOverheadTracker : IDisposable
         if (!Enabled) return (null, null);
         lock (_gate)
         {
-            var (time, runs) = BpfToolLoader.RunStats(_session);
+            var (time, runs) = BpfToolLoader.RunStats(_session, _counted);
             ulong dTime = time - _lastTime, dRuns = runs - _lastRuns;
             (_lastTime, _lastRuns) = (time, runs);
             var elapsed = _clock.Elapsed;

@@ -50,9 +50,8 @@ public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
         var sw = Stopwatch.StartNew();
         if (options.Frequency is < 1 or > 10000)
             throw new KernelDebugException("InvalidFrequency", KernelErrorCategory.InvalidArgument, "-Frequency must be between 1 and 10000 Hz.", null, options.Frequency);
-        if (options.ProcessIds.Count > MaxProcessIds)
-            throw new KernelDebugException("TooManyProcessIds", KernelErrorCategory.InvalidArgument,
-                $"At most {MaxProcessIds} process ids can be filtered in the kernel; {options.ProcessIds.Count} were given.", "Give fewer -ProcessId values.", options.ProcessIds.Count);
+        var filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup };
+        var cgroup = filter.Validate(root);
         var online = OnlineCpus(root);
         var cpus = options.Cpus.Count > 0 ? options.Cpus.Distinct().OrderBy(c => c).ToList() : online.ToList();
         if (cpus.FirstOrDefault(c => !online.Contains(c), -1) is var bad && bad >= 0)
@@ -70,11 +69,7 @@ public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
         var session = BpfSession.Open(BpfSession.ReadEmbeddedObject("profile"), "kd_profile", verbose);
         try
         {
-            if (options.ProcessIds.Count > 0)
-            {
-                session.SetGlobal<uint>("targ_tgids", options.ProcessIds.Select(p => (uint)p).ToArray());
-                session.SetGlobal("targ_ntgids", (uint)options.ProcessIds.Count);
-            }
+            filter.Apply(session, cgroup);
             if (options.KernelOnly) session.SetGlobal("targ_kernel_only", (byte)1);
             if (options.IncludeIdle) session.SetGlobal("targ_include_idle", (byte)1);
             session.Load();

@@ -72,6 +72,8 @@ public sealed record KernelMemoryLeakOptions
     public KernelAllocator Allocators { get; init; } = KernelAllocator.Kmalloc | KernelAllocator.KmemCache;
     /// <summary>Only allocations made by these processes; empty = all. At most 16.</summary>
     public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    /// <summary>Only tasks in this cgroup directory or below (v1 or v2; filtered in the kernel).</summary>
+    public string? Cgroup { get; init; }
     /// <summary>Bound of the kernel table of outstanding allocations.</summary>
     public int MaxTracked { get; init; } = 65536;
     /// <summary>Bound of the kernel table of distinct allocating stacks (256 bytes each, preallocated).</summary>

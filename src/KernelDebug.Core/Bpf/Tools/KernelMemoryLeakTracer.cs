@@ -65,9 +65,8 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
             throw new KernelDebugException("NoAllocatorSelected", KernelErrorCategory.InvalidArgument, "Select at least one allocator to trace.", "Use -Allocator Kmalloc, KmemCache or Page.", options.Allocators);
         if (options.MaxTracked is < 1 or > MaxEntries)
             throw new KernelDebugException("InvalidMaxTracked", KernelErrorCategory.InvalidArgument, $"-MaxTracked must be between 1 and {MaxEntries}.", null, options.MaxTracked);
-        if (options.ProcessIds.Count > MaxProcessIds)
-            throw new KernelDebugException("TooManyProcessIds", KernelErrorCategory.InvalidArgument,
-                $"At most {MaxProcessIds} process ids can be filtered in the kernel; {options.ProcessIds.Count} were given.", "Give fewer -ProcessId values.", options.ProcessIds.Count);
+        var filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup };
+        var cgroup = filter.Validate(root);
         if (options.MaxStacks is < 1 or > MaxStackEntries)
             throw new KernelDebugException("InvalidMaxStacks", KernelErrorCategory.InvalidArgument, $"-MaxStacks must be between 1 and {MaxStackEntries}.", null, options.MaxStacks);
         if (options.MinimumAge < TimeSpan.Zero)
@@ -88,11 +87,7 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
             },
             (s, _) =>
             {
-                if (options.ProcessIds.Count > 0)
-                {
-                    s.SetGlobal<uint>("targ_tgids", options.ProcessIds.Select(p => (uint)p).ToArray());
-                    s.SetGlobal("targ_ntgids", (uint)options.ProcessIds.Count);
-                }
+                filter.Apply(s, cgroup);
                 s.SetMapMaxEntries("kd_ml_allocs", (uint)options.MaxTracked);
                 s.SetMapMaxEntries("kd_ml_stacks", (uint)options.MaxStacks);
                 s.SetGlobal("targ_page_shift", (uint)pageShift);

@@ -90,6 +90,8 @@ public sealed record LockContentionOptions
 {
     /// <summary>Only waits of these processes (thread group ids); empty = all. At most 16.</summary>
     public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    /// <summary>Only tasks in this cgroup directory or below (v1 or v2; filtered in the kernel).</summary>
+    public string? Cgroup { get; init; }
     /// <summary>Group by calling kernel stack instead of by lock address.</summary>
     public bool ByCaller { get; init; }
     /// <summary>Group by process as well.</summary>

@@ -63,9 +63,8 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
     public static LockContentionMeter Start(KernelRoot root, LockContentionOptions options, Action<string>? verbose = null)
     {
         var sw = Stopwatch.StartNew();
-        if (options.ProcessIds.Count > MaxProcessIds)
-            throw new KernelDebugException("TooManyProcessIds", KernelErrorCategory.InvalidArgument,
-                $"At most {MaxProcessIds} process ids can be filtered in the kernel; {options.ProcessIds.Count} were given.", "Give fewer -ProcessId values.", options.ProcessIds.Count);
+        var filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup };
+        var cgroup = filter.Validate(root);
         if (options.MinimumWait < TimeSpan.Zero)
             throw new KernelDebugException("InvalidMinimumWait", KernelErrorCategory.InvalidArgument, "-MinimumWait must not be negative.", null, options.MinimumWait);
         if ((root.DirectoryExists("sys/kernel/tracing/events") && !root.DirectoryExists("sys/kernel/tracing/events/lock/contention_begin"))
@@ -81,11 +80,7 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
         });
         var (session, method) = BpfToolLoader.Start(root, "lockcont", options.AttachMethods ?? Preference, m => Programs[m], (s, _) =>
         {
-            if (options.ProcessIds.Count > 0)
-            {
-                s.SetGlobal<uint>("targ_tgids", options.ProcessIds.Select(p => (uint)p).ToArray());
-                s.SetGlobal("targ_ntgids", (uint)options.ProcessIds.Count);
-            }
+            filter.Apply(s, cgroup);
             if (options.ByCaller) s.SetGlobal("targ_by_caller", (byte)1);
             if (options.ByProcess) s.SetGlobal("targ_by_process", (byte)1);
             if (options.MinimumWait > TimeSpan.Zero) s.SetGlobal("targ_min_ns", (ulong)(options.MinimumWait.Ticks * 100));
