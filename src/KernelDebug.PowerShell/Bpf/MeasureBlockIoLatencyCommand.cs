@@ -65,7 +65,7 @@ public sealed class MeasureBlockIoLatencyCommand : BpfMeasureCmdlet
         BlockIoLatencyMeter.Start(KernelRoot.Live, new BlockIoLatencyOptions
         {
             Disks = _disks.Distinct().ToArray(),
-            Cgroup = Cgroup,
+            Filter = Filter(),
             ByDisk = ByDisk,
             ByOperation = ByOperation,
             Queued = Queued,

@@ -65,24 +65,7 @@ static __always_inline void account(struct task_struct *t, __u64 now)
 		return;
 	struct sched_hist_key key = {};
 	key.gen = kd_generation(&kd_cd_ctl);
-	switch (targ_group) {
-	case SCHED_BY_PROCESS:
-		key.id = BPF_CORE_READ(t, tgid);
-		key.cgroup = kd_task_cgroup_id(t);
-		BPF_CORE_READ_STR_INTO(&key.comm, t, group_leader, comm);
-		break;
-	case SCHED_BY_THREAD:
-		key.id = tid;
-		key.cgroup = kd_task_cgroup_id(t);
-		BPF_CORE_READ_STR_INTO(&key.comm, t, comm);
-		break;
-	case SCHED_BY_CPU:
-		key.id = bpf_get_smp_processor_id();
-		break;
-	case SCHED_BY_CGROUP:
-		key.cgroup = kd_task_cgroup_id(t);
-		break;
-	}
+	sched_group_key(&key, t, targ_group);
 	if (!KD_HIST_UPDATE(kd_cd_hist, &key, delta, 0))
 		stat_inc(SCHED_STAT_HIST_FULL);
 }

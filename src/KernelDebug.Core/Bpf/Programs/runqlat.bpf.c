@@ -71,24 +71,7 @@ static __always_inline void switched(bool preempt, struct task_struct *prev, str
 		return;
 	struct sched_hist_key key = {};
 	key.gen = kd_generation(&kd_rq_ctl);
-	switch (targ_group) {
-	case SCHED_BY_PROCESS:
-		key.id = BPF_CORE_READ(next, tgid);
-		key.cgroup = kd_task_cgroup_id(next);
-		BPF_CORE_READ_STR_INTO(&key.comm, next, group_leader, comm);
-		break;
-	case SCHED_BY_THREAD:
-		key.id = tid;
-		key.cgroup = kd_task_cgroup_id(next);
-		BPF_CORE_READ_STR_INTO(&key.comm, next, comm);
-		break;
-	case SCHED_BY_CPU:
-		key.id = bpf_get_smp_processor_id();
-		break;
-	case SCHED_BY_CGROUP:
-		key.cgroup = kd_task_cgroup_id(next);
-		break;
-	}
+	sched_group_key(&key, next, targ_group);
 	if (!KD_HIST_UPDATE(kd_rq_hist, &key, delta, 0))
 		stat_inc(SCHED_STAT_HIST_FULL);
 }

@@ -53,6 +53,31 @@ struct offcpu_waker {
 	char comm[16];
 };
 
+#ifdef __bpf__
+// Fills the group of a histogram key for task t (runqlat.bpf.c, cpudist.bpf.c); needs kd_filter.bpf.h.
+static __always_inline void sched_group_key(struct sched_hist_key *key, struct task_struct *t, __u8 group)
+{
+	switch (group) {
+	case SCHED_BY_PROCESS:
+		key->id = BPF_CORE_READ(t, tgid);
+		key->cgroup = kd_task_cgroup_id(t);
+		BPF_CORE_READ_STR_INTO(&key->comm, t, group_leader, comm);
+		break;
+	case SCHED_BY_THREAD:
+		key->id = BPF_CORE_READ(t, pid);
+		key->cgroup = kd_task_cgroup_id(t);
+		BPF_CORE_READ_STR_INTO(&key->comm, t, comm);
+		break;
+	case SCHED_BY_CPU:
+		key->id = bpf_get_smp_processor_id();
+		break;
+	case SCHED_BY_CGROUP:
+		key->cgroup = kd_task_cgroup_id(t);
+		break;
+	}
+}
+#endif
+
 #define SCHED_STAT_START_FULL 0            /* a start time not recorded: the table of tasks was full */
 #define SCHED_STAT_HIST_FULL 1             /* a value not counted: the table of groups was full */
 #define SCHED_STAT_STACK_LOST 2            /* a stack not recorded: the stack table was full */

@@ -61,22 +61,14 @@ public sealed record BlockIoLatency
 }
 
 /// <summary>What Measure-BlockIoLatency measures.</summary>
-public sealed record BlockIoLatencyOptions
+public sealed record BlockIoLatencyOptions : Engine.BpfToolOptions
 {
     /// <summary>Only these disks (names from /sys/block); empty = all. At most 8.</summary>
     public IReadOnlyList<string> Disks { get; init; } = Array.Empty<string>();
-    /// <summary>Only requests issued by tasks in this cgroup or below (v1 or v2; the issuing task, often a kworker for buffered writes).</summary>
-    public string? Cgroup { get; init; }
-    /// <summary>Only requests issued by these processes (at most 16).</summary>
-    public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
     /// <summary>A record per disk.</summary>
     public bool ByDisk { get; init; }
     /// <summary>A record per operation.</summary>
     public bool ByOperation { get; init; }
     /// <summary>Also measure queue time (insert → issue) as separate Queue records.</summary>
     public bool Queued { get; init; }
-    /// <summary>Turn on kernel BPF statistics for OverheadPerEvent.</summary>
-    public bool ProgramStatistics { get; init; } = true;
-    /// <summary>Attach methods to try, best first; null = raw_tp, then tp_btf.</summary>
-    public IReadOnlyList<BpfAttachMethod>? AttachMethods { get; init; }
 }
