@@ -66,7 +66,7 @@ public sealed record KernelMemoryLeak
 }
 
 /// <summary>What Trace-KernelMemoryLeak traces.</summary>
-public sealed record KernelMemoryLeakOptions
+public sealed record KernelMemoryLeakOptions : Engine.BpfToolOptions
 {
     /// <summary>Allocators to trace.</summary>
     public KernelAllocator Allocators { get; init; } = KernelAllocator.Kmalloc | KernelAllocator.KmemCache;
@@ -82,6 +82,4 @@ public sealed record KernelMemoryLeakOptions
     public TimeSpan MinimumAge { get; init; }
     /// <summary>Grouping of the report.</summary>
     public KernelMemoryLeakGrouping GroupBy { get; init; }
-    /// <summary>Attach methods to try, best first; null = raw_tp, then tp_btf.</summary>
-    public IReadOnlyList<BpfAttachMethod>? AttachMethods { get; init; }
 }
