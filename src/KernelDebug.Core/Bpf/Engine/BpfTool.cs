@@ -105,6 +105,8 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
     protected virtual void Validate() { }
     /// <summary>The generation switch map (kd_gen.bpf.h), or null for a tool whose reports do not consume (memleak).</summary>
     protected virtual string? GenerationMap => null;
+    /// <summary>The programs whose runs are the tool's events, for the cost per event (null: every program's runs).</summary>
+    protected virtual Func<string, bool>? CountedRuns => null;
     /// <summary>Turns the maps of one interval into records.</summary>
     protected abstract IReadOnlyList<TRecord> Decode(BpfInterval interval);
 
@@ -146,7 +148,7 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
         _session = session;
         AttachMethod = method;
         _programMethods = ProgramsFor(method).ToDictionary(p => p, _ => method);
-        _overhead = new BpfOverheadTracker(session, _common.ProgramStatistics);
+        _overhead = new BpfOverheadTracker(session, _common.ProgramStatistics, CountedRuns);
         _intervalStart = DateTimeOffset.Now;
         StartMilliseconds = sw.Elapsed.TotalMilliseconds;
     }
