@@ -106,7 +106,8 @@ public partial class SchedulerLiveTests
             Assert.All(records, r => Assert.Equal(sleeper.Tid, r.ThreadId));
             var sleeps = records.Where(r => r.Stack.Any(f => f.Function is "do_nanosleep" or "hrtimer_nanosleep")).ToList();
             var total = TimeSpan.FromTicks(sleeps.Sum(r => r.Total.Ticks));
-            Assert.InRange(total, TimeSpan.FromSeconds(0.95), TimeSpan.FromSeconds(1.6));
+            // Off-CPU time runs to the switch back in, so it includes the wait for a CPU after each wakeup (large on a loaded machine).
+            Assert.InRange(total, TimeSpan.FromSeconds(0.95), TimeSpan.FromSeconds(3));
             Assert.InRange(sleeps.Aggregate(0UL, (s, r) => s + r.Blocks), 97UL, 110UL);
             var top = sleeps.MaxBy(r => r.Total)!;
             Assert.Equal(Environment.ProcessId, top.ProcessId);
@@ -239,7 +240,9 @@ public partial class SchedulerLiveTests
                 records => { samples++; total += records.Aggregate(0UL, (s, r) => s + r.Count); }, CancellationToken.None,
                 stopRequested: () => !sleeper.Thread.IsAlive);
             Assert.True(samples >= 4, $"{samples} samples");
-            Assert.InRange(total, (ulong)n, (ulong)n + 10);
+            // A sleep whose timer fires before the thread is off the CPU makes no wakeup, so a few may be missing
+            // under load; a lost interval would miss tens.
+            Assert.InRange(total, (ulong)(n * 0.98), (ulong)n + 10);
         }
         finally
         {

@@ -13,36 +13,7 @@
 const volatile __u8 targ_group = SCHED_BY_NONE;
 const volatile __u8 targ_offcpu = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);                /* tid */
-	__type(value, __u64);              /* switched in (on-CPU) or out (off-CPU) */
-} kd_cd_start SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);
-	__type(key, struct sched_hist_key);
-	__type(value, struct kd_hist);
-} kd_cd_hist SEC(".maps");
-
-KD_GEN_MAP(kd_cd_ctl);
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SCHED_STAT_COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} kd_cd_stats SEC(".maps");
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&kd_cd_stats, &idx);
-	if (v)
-		(*v)++;
-}
+SCHED_HIST_MAPS(kd_cd);
 
 static __always_inline void mark(struct task_struct *t, __u64 now)
 {

@@ -54,6 +54,36 @@ struct offcpu_waker {
 };
 
 #ifdef __bpf__
+// The maps of a scheduler histogram tool: <p>_start (tid -> timestamp), <p>_hist (per-CPU kd_hist per group),
+// <p>_ctl (generation) and <p>_stats (SCHED_STAT_* counters), plus stat_inc().
+#define SCHED_HIST_MAPS(p)                                                  \
+	struct {                                                            \
+		__uint(type, BPF_MAP_TYPE_HASH);                            \
+		__uint(max_entries, 65536);                                 \
+		__type(key, __u32);                                         \
+		__type(value, __u64);                                       \
+	} p##_start SEC(".maps");                                           \
+	struct {                                                            \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                     \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                       \
+		__uint(max_entries, 16384);                                 \
+		__type(key, struct sched_hist_key);                         \
+		__type(value, struct kd_hist);                              \
+	} p##_hist SEC(".maps");                                            \
+	KD_GEN_MAP(p##_ctl);                                                \
+	struct {                                                            \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                    \
+		__uint(max_entries, SCHED_STAT_COUNT);                      \
+		__type(key, __u32);                                         \
+		__type(value, __u64);                                       \
+	} p##_stats SEC(".maps");                                           \
+	static __always_inline void stat_inc(__u32 idx)                     \
+	{                                                                   \
+		__u64 *v = bpf_map_lookup_elem(&p##_stats, &idx);           \
+		if (v)                                                      \
+			(*v)++;                                             \
+	}
+
 // Fills the group of a histogram key for task t (runqlat.bpf.c, cpudist.bpf.c); needs kd_filter.bpf.h.
 static __always_inline void sched_group_key(struct sched_hist_key *key, struct task_struct *t, __u8 group)
 {
