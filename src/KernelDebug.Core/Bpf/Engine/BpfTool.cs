@@ -101,6 +101,8 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
     protected abstract IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method);
     /// <summary>Sets the tool's globals and map sizes between open and load.</summary>
     protected virtual void Configure(BpfSession session, BpfAttachMethod method) { }
+    /// <summary>Attaches the loaded programs (default: each by its section; perf-event tools open their events here).</summary>
+    protected virtual void Attach(BpfSession session) => session.Attach();
     /// <summary>Checks the tool's own options and preconditions before anything loads.</summary>
     protected virtual void Validate() { }
     /// <summary>The generation switch map (kd_gen.bpf.h), or null for a tool whose reports do not consume (memleak).</summary>
@@ -144,7 +146,7 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
             {
                 _common.Filter.Apply(s, Cgroup);
                 Configure(s, m);
-            }, verbose);
+            }, verbose, Attach);
         _session = session;
         AttachMethod = method;
         _programMethods = ProgramsFor(method).ToDictionary(p => p, _ => method);

@@ -16,11 +16,12 @@ public static class BpfToolLoader
     /// <summary>
     /// Checks BTF, capabilities and memlock, then opens <paramref name="objectName"/> and loads and attaches the
     /// programs of the first method in <paramref name="preference"/> the kernel offers. <paramref name="configure"/>
-    /// runs between open and load (globals, map skips). The session is disposed on every failure.
+    /// runs between open and load (globals, map skips); <paramref name="attach"/> replaces attaching by section (perf
+    /// events). The session is disposed on every failure.
     /// </summary>
     public static (BpfSession Session, BpfAttachMethod Method) Start(KernelRoot root, string objectName,
         IReadOnlyList<BpfAttachMethod> preference, Func<BpfAttachMethod, IReadOnlyCollection<string>> programs,
-        Action<BpfSession, BpfAttachMethod> configure, Action<string>? verbose)
+        Action<BpfSession, BpfAttachMethod> configure, Action<string>? verbose, Action<BpfSession>? attach = null)
     {
         BpfPreconditions.RequireBtf(root);
         BpfPreconditions.RequireCapabilities(root);
@@ -28,7 +29,7 @@ public static class BpfToolLoader
         var image = BpfSession.ReadEmbeddedObject(objectName);
         var offered = BpfPreconditions.AvailableAttachMethods(root);
         KernelDebugException? lastError = null;
-        foreach (var method in preference.Where(offered.Contains))
+        foreach (var method in preference.Where(m => m == BpfAttachMethod.PerfEvent || offered.Contains(m)))
         {
             if (method == BpfAttachMethod.Tracepoint) BpfPreconditions.EnsureTracefs(root, verbose);
             var session = BpfSession.Open(image, "kd_" + objectName, verbose);
@@ -37,7 +38,7 @@ public static class BpfToolLoader
                 session.SelectPrograms(programs(method));
                 configure(session, method);
                 session.Load();
-                session.Attach();
+                if (attach is null) session.Attach(); else attach(session);
                 verbose?.Invoke($"{objectName} attached with {method}: open {session.OpenMilliseconds:F1} ms, load {session.LoadMilliseconds:F1} ms, attach {session.AttachMilliseconds:F1} ms.");
                 return (session, method);
             }

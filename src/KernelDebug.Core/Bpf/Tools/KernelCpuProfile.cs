@@ -72,7 +72,7 @@ public sealed record KernelCpuFunction
 }
 
 /// <summary>What Measure-KernelCpuProfile samples.</summary>
-public sealed record KernelCpuProfileOptions
+public sealed record KernelCpuProfileOptions : Engine.BpfToolOptions
 {
     /// <summary>Samples per second per CPU.</summary>
     public int Frequency { get; init; } = 99;
