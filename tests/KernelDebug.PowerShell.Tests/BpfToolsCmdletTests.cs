@@ -46,6 +46,30 @@ public class BpfToolsCmdletTests
         return t;
     }
 
+    /// <summary>
+    /// "Nothing of ours is left when the prompt returns": the very next command after a BPF cmdlet sees none of the
+    /// programs it loaded (their ids come from its own -Verbose line, so concurrent runs of others cannot disturb it),
+    /// neither in the kernel's list read here at once, without waiting, nor through Get-BpfProgram -Name kd_*.
+    /// </summary>
+    [Theory]
+    [InlineData("Measure-SyscallLatency -Duration 0:0:0.3")]
+    [InlineData("Measure-BlockIoLatency -Duration 0:0:0.3")]
+    [InlineData("Measure-LockContention -Duration 0:0:0.3")]
+    [InlineData("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:0.3")]
+    [InlineData("Measure-KernelCpuProfile -Duration 0:0:0.3")]
+    public void NothingLoaded_WhenTheCmdletReturns(string command)
+    {
+        var r = PsRunner.Run($"{command} -Verbose | Out-Null; Get-BpfProgram -Name kd_* | ForEach-Object Id");
+        Assert.Null(r.Terminating);
+        var line = Assert.Single(r.Verbose, v => v.StartsWith("Attached with", StringComparison.Ordinal));
+        var ids = System.Text.RegularExpressions.Regex.Match(line, @"programs ([0-9, ]+)\.").Groups[1].Value
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(uint.Parse).ToHashSet();
+        Assert.NotEmpty(ids);
+        var stillListed = BpfProgramInfo.ReadAll(resolveOwners: false).Select(p => p.Id).Where(ids.Contains).ToList();
+        Assert.Empty(stillListed);
+        Assert.Empty(r.Output.Select(o => Convert.ToUInt32(o.BaseObject)).Where(ids.Contains));
+    }
+
     [Fact]
     public void BlockIo_LoopDevice_DirectWrites_CountAndBytesMatch()
     {
@@ -87,7 +111,7 @@ public class BpfToolsCmdletTests
         var rnd = new Random(11);
         for (int i = 0; i < 20; i++)
         {
-            var r = PsRunner.RunAndStop("Measure-BlockIoLatency -Queued -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Measure-BlockIoLatency -Queued -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(Held());
         }
@@ -135,7 +159,7 @@ public class BpfToolsCmdletTests
         var rnd = new Random(13);
         for (int i = 0; i < 20; i++)
         {
-            var r = PsRunner.RunAndStop("Measure-LockContention -ByCaller -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Measure-LockContention -ByCaller -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(Held());
         }
@@ -206,13 +230,35 @@ public class BpfToolsCmdletTests
     }
 
     [Fact]
+    public void Leak_TinyStackTable_WarnsAboutLostStacks()
+    {
+        List<int> fds = new();
+        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(100));
+        try
+        {
+            var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -MaxStacks 1 -Duration 0:0:2");
+            t.Join();
+            Assert.Null(r.Terminating);
+            var leaks = r.Objects<KernelMemoryLeak>();
+            ulong lost = leaks.Aggregate(0UL, (n, x) => n + x.LostStacks);
+            Assert.True(lost >= 100, $"lost {lost}");
+            Assert.Contains(r.Warnings, w => w.StartsWith($"{lost} outstanding allocations have no stack", StringComparison.Ordinal) && w.Contains("-MaxStacks"));
+        }
+        finally
+        {
+            t.Join();
+            PipeContention.Close(fds);
+        }
+    }
+
+    [Fact]
     public void Leak_StopMidRun_20Times_LeavesNothing()
     {
         uint before = MaxProgramId();
         var rnd = new Random(17);
         for (int i = 0; i < 20; i++)
         {
-            var r = PsRunner.RunAndStop("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(Held());
         }
@@ -263,7 +309,7 @@ public class BpfToolsCmdletTests
         var rnd = new Random(19);
         for (int i = 0; i < 20; i++)
         {
-            var r = PsRunner.RunAndStop("Measure-KernelCpuProfile -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Measure-KernelCpuProfile -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(Held());
         }

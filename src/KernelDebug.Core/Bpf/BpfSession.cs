@@ -162,6 +162,29 @@ public sealed unsafe class BpfSession : IDisposable
     public void SetGlobal<T>(string variable, T value) where T : unmanaged =>
         SetGlobalBytes(variable, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
 
+    /// <summary>
+    /// The size and member byte offsets of a struct in the object's BTF (what the C compiler laid out), for checking
+    /// the C# mirrors of the ABI structs; null when the object has no such struct.
+    /// </summary>
+    public (int Size, IReadOnlyList<(string Name, int Offset)> Members)? BtfStruct(string name)
+    {
+        nint btf = Libbpf.bpf_object__btf(Handle);
+        if (btf == 0) return null;
+        int id = Libbpf.btf__find_by_name_kind(btf, name, 4 /* BTF_KIND_STRUCT */);
+        if (id < 0) return null;
+        var t = Libbpf.btf__type_by_id(btf, (uint)id);
+        bool kindFlag = (t->Info & 0x8000_0000) != 0;
+        var members = (uint*)(t + 1);
+        var list = new List<(string, int)>();
+        for (int i = 0; i < t->Vlen; i++)
+        {
+            uint nameOff = members[i * 3], bits = members[i * 3 + 2];
+            if (kindFlag) bits &= 0xffffff;
+            list.Add((Marshal.PtrToStringUTF8(Libbpf.btf__name_by_offset(btf, nameOff)) ?? "", (int)(bits / 8)));
+        }
+        return ((int)t->SizeOrType, list);
+    }
+
     private Span<byte> SectionData(string section)
     {
         for (nint m = Libbpf.bpf_object__next_map(Handle, 0); m != 0; m = Libbpf.bpf_object__next_map(Handle, m))
@@ -324,12 +347,26 @@ public sealed unsafe class BpfSession : IDisposable
         return list;
     }
 
-    /// <summary>Detaches all links, closes the object (programs and maps) and frees native buffers.</summary>
+    /// <summary>How long Dispose waits for the kernel to drop the programs and links it closed.</summary>
+    public static readonly TimeSpan UnloadTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Program and link ids that were still in the kernel's id lists when Dispose stopped waiting (normally none).</summary>
+    public IReadOnlyList<uint> NotUnloaded { get; private set; } = Array.Empty<uint>();
+
+    /// <summary>
+    /// Detaches all links, closes the object (programs and maps) and frees native buffers, then waits (at most
+    /// <see cref="UnloadTimeout"/>) until the kernel has dropped the programs and links from its id lists: it frees
+    /// them after the last reference goes, which can be a moment after the fds close, and "nothing of ours is left"
+    /// must already hold when the caller returns.
+    /// </summary>
     public void Dispose()
     {
+        List<uint> programs, links;
         lock (_gate)
         {
             if (_disposed) return;
+            programs = ProgramIdsUnlocked();
+            links = _links.Select(LinkId).Where(id => id != 0).ToList();
             _disposed = true;
             foreach (var l in _links) l.Dispose();
             _links.Clear();
@@ -339,6 +376,58 @@ public sealed unsafe class BpfSession : IDisposable
             _logBuffer?.Dispose();
             _elf.Dispose();
             _objectName.Dispose();
+        }
+        NotUnloaded = WaitUntilGone(programs, links, UnloadTimeout);
+        if (NotUnloaded.Count > 0) _verbose?.Invoke($"BPF ids {string.Join(", ", NotUnloaded)} were still listed {UnloadTimeout.TotalSeconds:F0} s after closing.");
+    }
+
+    private List<uint> ProgramIdsUnlocked()
+    {
+        var ids = new List<uint>();
+        nint obj = _object.DangerousGetHandle();
+        for (nint p = Libbpf.bpf_object__next_program(obj, 0); p != 0; p = Libbpf.bpf_object__next_program(obj, p))
+        {
+            int fd = Libbpf.bpf_program__fd(p);
+            if (fd >= 0 && BpfProgramInfo.FromFd(fd) is { } info) ids.Add(info.Id);
+        }
+        return ids;
+    }
+
+    private static uint LinkId(BpfLinkHandle link)
+    {
+        int fd = Libbpf.bpf_link__fd(link.DangerousGetHandle());
+        if (fd < 0) return 0;
+        Libbpf.BpfLinkInfoHead info = default;
+        uint len = (uint)sizeof(Libbpf.BpfLinkInfoHead);
+        return Libbpf.bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.Id : 0;
+    }
+
+    /// <summary>Waits until none of the ids is in the kernel's program or link id list; returns those left at the timeout.</summary>
+    internal static IReadOnlyList<uint> WaitUntilGone(IReadOnlyCollection<uint> programs, IReadOnlyCollection<uint> links, TimeSpan timeout)
+    {
+        if (programs.Count == 0 && links.Count == 0) return Array.Empty<uint>();
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            // Walking the id lists takes no reference, so looking cannot keep anything alive.
+            var left = Listed(&Libbpf.bpf_prog_get_next_id, programs).Concat(Listed(&Libbpf.bpf_link_get_next_id, links)).ToList();
+            if (left.Count == 0 || Stopwatch.GetTimestamp() > deadline) return left;
+            Thread.Sleep(2);
+        }
+
+        static List<uint> Listed(delegate*<uint, uint*, int> next, IReadOnlyCollection<uint> wanted)
+        {
+            var found = new List<uint>();
+            if (wanted.Count == 0) return found;
+            uint min = wanted.Min();
+            uint id = min == 0 ? 0 : min - 1, n;
+            while (next(id, &n) == 0)
+            {
+                if (wanted.Contains(n)) found.Add(n);
+                if (found.Count == wanted.Count) break;
+                id = n;
+            }
+            return found;
         }
     }
 }

@@ -41,6 +41,9 @@ public sealed class ParseContext
         _issues.Add(new ParseIssue(source, lineNumber, message, t));
     }
 
+    /// <summary>Adds the issues another context collected (a worker thread's), in their order.</summary>
+    public void Append(ParseContext other) => _issues.AddRange(other._issues);
+
     /// <summary>Removes and returns the issues collected so far (streaming readers hand them out as they go).</summary>
     public IReadOnlyList<ParseIssue> Drain()
     {

@@ -47,6 +47,13 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
     public int MaxTracked { get; set; } = 65536;
 
     /// <summary>
+    /// <para type="description">Size of the kernel table of distinct allocating stacks (1 to 262144, default 16384; 256 bytes each, preallocated). Stacks of freed allocations are dropped at each report; an allocation whose stack did not fit is counted in LostStacks and a warning says so.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 1 << 18)]
+    public int MaxStacks { get; set; } = 16384;
+
+    /// <summary>
     /// <para type="description">Reports only allocations at least this old (default: all outstanding).</para>
     /// </summary>
     [Parameter]
@@ -61,7 +68,7 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
     /// <inheritdoc />
     protected override string Activity => "Tracing kernel memory allocations";
 
-    private long _overflows;
+    private long _overflows, _lostStacks;
 
     /// <inheritdoc />
     protected override void Process()
@@ -75,6 +82,8 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
         var list = records.ToList();
         foreach (var r in list.OfType<KernelMemoryLeak>())
             if ((long)r.Overflows > Interlocked.Read(ref _overflows)) Interlocked.Exchange(ref _overflows, (long)r.Overflows);
+        // Outstanding allocations without a stack in the latest report (a report replaces the previous one).
+        Interlocked.Exchange(ref _lostStacks, list.OfType<KernelMemoryLeak>().Sum(r => (long)r.LostStacks));
         return list;
     }
 
@@ -85,6 +94,9 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
         long n = Interlocked.Read(ref _overflows);
         if (n > 0)
             WriteWarning($"{n} allocations were not tracked because the table of {MaxTracked} entries was full: the report may miss leaks. Raise -MaxTracked, or narrow with -ProcessId or -Allocator.");
+        long lost = Interlocked.Read(ref _lostStacks);
+        if (lost > 0)
+            WriteWarning($"{lost} outstanding allocations have no stack (see LostStacks): the stack table of {MaxStacks} entries was full, or the kernel could not walk the stack. Raise -MaxStacks, or narrow with -ProcessId or -Allocator.");
     }
 
     /// <inheritdoc />
@@ -93,7 +105,9 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
         {
             Allocators = Allocator.Aggregate(KernelAllocator.None, (a, b) => a | b),
             ProcessIds = _pids.Distinct().ToArray(),
+            Cgroup = Cgroup,
             MaxTracked = MaxTracked,
+            MaxStacks = MaxStacks,
             MinimumAge = MinimumAge,
             GroupBy = GroupBy,
         }, verbose);

@@ -60,6 +60,7 @@ public partial class KernelMemoryLeakLiveTests
             Assert.True(site.Bytes >= (long)site.Count * 8);
             Assert.NotEmpty(site.Stack);
             Assert.Contains(site.Stack, f => f.Function.Contains("pipe", StringComparison.Ordinal));
+            Assert.Equal(0UL, site.LostStacks);
             Assert.Equal(0UL, site.Overflows);
             Assert.True(site.Tracked >= 2 * n);
 
@@ -68,6 +69,38 @@ public partial class KernelMemoryLeakLiveTests
             for (int i = 0; i < 30 && PipeCount(tracer.Report()) >= 50; i++) Thread.Sleep(100);
             var closed = tracer.Finish();
             Assert.True(PipeCount(closed) < 50, $"still outstanding after close: {PipeCount(closed)}");
+        }
+        finally
+        {
+            Close(fds);
+            tracer.Dispose();
+            SyscallLatencyLiveTests.AssertNoProgramLeft(ids);
+        }
+    }
+
+    /// <summary>
+    /// A stack table of one entry holds one stack: every other distinct allocating stack is lost, and the report
+    /// counts them (per group and in total) instead of showing a silently empty stack.
+    /// </summary>
+    [Fact]
+    public void TinyStackTable_LostStacksAreCounted()
+    {
+        var tracer = KernelMemoryLeakTracer.Start(KernelRoot.Live, new KernelMemoryLeakOptions { ProcessIds = [Environment.ProcessId], MaxStacks = 1 });
+        var ids = tracer.Session.ProgramIds;
+        var fds = new List<int>();
+        try
+        {
+            fds = OpenPipes(200);
+            var report = tracer.Report();
+            Assert.True(PipeCount(report) >= 400);
+            // alloc_pipe_info's two kmallocs come from two stacks: at most one of them fits.
+            var withoutStack = report.Where(r => r.Stack.Count == 0).ToList();
+            Assert.NotEmpty(withoutStack);
+            Assert.All(withoutStack, r => Assert.Equal(r.Count, r.LostStacks));
+            Assert.All(report.Where(r => r.Stack.Count > 0), r => Assert.True(r.LostStacks < r.Count));
+            ulong lost = report.Aggregate(0UL, (n, r) => n + r.LostStacks);
+            Assert.True(report[0].LostStacksTotal >= lost, $"total {report[0].LostStacksTotal} < outstanding {lost}");
+            Assert.True(lost >= 200, $"only {lost} lost");
         }
         finally
         {

@@ -14,7 +14,7 @@ public partial class RingBufferLiveTests
 
     private static BpfSession Load()
     {
-        var s = BpfSession.Open(BpfSession.ReadEmbeddedObject("selftest"), "kd_selftest");
+        var s = BpfSession.Open(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "bpf", "selftest.bpf.o")), "kd_selftest");
         s.SetGlobal("targ_tgid", (uint)Environment.ProcessId);
         s.Load();
         s.Attach();
@@ -43,7 +43,8 @@ public partial class RingBufferLiveTests
         }
         Assert.Equal(Enumerable.Range(0, 50).Select(i => (ulong)i), seqs);
         s.Dispose();
-        Assert.Empty(BpfProgramInfo.WaitUntilUnloaded(ids, TimeSpan.FromSeconds(5)));
+        Assert.Empty(s.NotUnloaded);
+        SyscallLatencyLiveTests.AssertNoProgramLeft(ids);
     }
 
     [Fact]

@@ -6,10 +6,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "kd_filter.bpf.h"
+#include "kd_stack.bpf.h"
 #include "memleak.h"
 
-const volatile __u32 targ_ntgids = 0;
-const volatile __u32 targ_tgids[ML_MAX_TGIDS] = {};
 const volatile __u32 targ_page_shift = 12;
 const volatile __u8 targ_stacks = 1;
 
@@ -22,12 +22,8 @@ struct {
 	__type(value, struct ml_alloc);
 } kd_ml_allocs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, ML_STACK_DEPTH * sizeof(__u64));
-} kd_ml_stacks SEC(".maps");
+/* Stacks by hash (kd_stack.bpf.h), sized -MaxStacks by the loader. */
+KD_STACK_MAPS(kd_ml);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -43,25 +39,12 @@ static __always_inline void state_add(__u32 idx, __s64 delta)
 		__sync_fetch_and_add(v, delta);
 }
 
-static __always_inline int wanted(__u32 tgid)
-{
-	if (!targ_ntgids)
-		return 1;
-	for (int i = 0; i < ML_MAX_TGIDS; i++) {
-		if (i >= targ_ntgids)
-			break;
-		if (targ_tgids[i] == tgid)
-			return 1;
-	}
-	return 0;
-}
-
 static __always_inline int on_alloc(void *ctx, __u64 ptr, __u64 size, __u64 call_site, __u32 kind)
 {
 	if (!ptr)
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!wanted(pid_tgid >> 32))
+	if (!kd_wanted_current())
 		return 0;
 	struct ml_alloc a = {};
 	a.size = size;
@@ -69,12 +52,12 @@ static __always_inline int on_alloc(void *ctx, __u64 ptr, __u64 size, __u64 call
 	a.call_site = call_site;
 	a.tgid = pid_tgid >> 32;
 	a.kind = kind;
-	a.stack_id = -1;
 	bpf_get_current_comm(&a.comm, sizeof(a.comm));
 	if (targ_stacks) {
-		a.stack_id = bpf_get_stackid(ctx, &kd_ml_stacks, 0);
-		if (a.stack_id < 0)
-			state_add(ML_STATE_STACK_LOST, 1);
+		long err;
+		a.stack = kd_stack_capture(ctx, &kd_ml_scratch, &kd_ml_stacks, 0, &err);
+		if (!a.stack)
+			state_add(err == -14 || err == -22 ? ML_STATE_STACK_FAULT : ML_STATE_STACK_LOST, 1);
 	}
 	/* An address reused without its free seen (freed before attach, or a missed event): replace, count unchanged. */
 	if (bpf_map_lookup_elem(&kd_ml_allocs, &ptr)) {

@@ -49,6 +49,10 @@ public sealed record KernelMemoryLeak
     public string Command { get; init; } = "";
     /// <summary>The kernel stack of the oldest allocation of the group, innermost first.</summary>
     public IReadOnlyList<StackFrame> Stack { get; init; } = Array.Empty<StackFrame>();
+    /// <summary>Allocations of this group whose stack was not recorded (the stack table, sized -MaxStacks, was full, or the kernel could not walk the stack); Stack is empty only when all of them were.</summary>
+    public ulong LostStacks { get; init; }
+    /// <summary>Allocations since the start (all groups, freed or not) whose stack was not recorded.</summary>
+    public ulong LostStacksTotal { get; init; }
     /// <summary>Allocations tracked in the kernel table at this report (all groups, any age).</summary>
     public ulong Tracked { get; init; }
     /// <summary>Allocations not tracked since the start because the table was full (-MaxTracked): the report may miss leaks.</summary>
@@ -62,18 +66,20 @@ public sealed record KernelMemoryLeak
 }
 
 /// <summary>What Trace-KernelMemoryLeak traces.</summary>
-public sealed record KernelMemoryLeakOptions
+public sealed record KernelMemoryLeakOptions : Engine.BpfToolOptions
 {
     /// <summary>Allocators to trace.</summary>
     public KernelAllocator Allocators { get; init; } = KernelAllocator.Kmalloc | KernelAllocator.KmemCache;
     /// <summary>Only allocations made by these processes; empty = all. At most 16.</summary>
     public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    /// <summary>Only tasks in this cgroup directory or below (v1 or v2; filtered in the kernel).</summary>
+    public string? Cgroup { get; init; }
     /// <summary>Bound of the kernel table of outstanding allocations.</summary>
     public int MaxTracked { get; init; } = 65536;
+    /// <summary>Bound of the kernel table of distinct allocating stacks (256 bytes each, preallocated).</summary>
+    public int MaxStacks { get; init; } = 16384;
     /// <summary>Report only allocations at least this old.</summary>
     public TimeSpan MinimumAge { get; init; }
     /// <summary>Grouping of the report.</summary>
     public KernelMemoryLeakGrouping GroupBy { get; init; }
-    /// <summary>Attach methods to try, best first; null = raw_tp, then tp_btf.</summary>
-    public IReadOnlyList<BpfAttachMethod>? AttachMethods { get; init; }
 }
