@@ -15,7 +15,7 @@ namespace KernelDebug.Core.Tests.Tracing;
 /// events, recording) is compared byte for byte before trace-cmd runs, and the whole test then allows only
 /// that expansion.
 /// </summary>
-[Collection("ftrace-live")]
+[Collection(TraceCmdCollection.Name)]
 public sealed class TraceDatTests : IDisposable
 {
     private static readonly Lazy<(string Dir, int Pid, string Instance, bool ExtractRemovedIt, IReadOnlyList<string> OursChanged)> Files = new(Record);
@@ -122,4 +122,15 @@ public sealed class TraceDatTests : IDisposable
             Assert.NotEmpty(junk.Issues);
         }
     }
+}
+
+/// <summary>
+/// trace-cmd runs alone: it reads /proc/kallsyms and gives up when the file's size changes while it reads, which
+/// every BPF program loaded or freed by a parallel test does; and it briefly turns the top instance's tracing_on off,
+/// which the ftrace tests compare before and after.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TraceCmdCollection
+{
+    public const string Name = "trace-cmd";
 }
