@@ -19,6 +19,7 @@
         'formats/Oops.format.ps1xml'
         'formats/Bpf.format.ps1xml'
         'formats/BpfTools.format.ps1xml'
+        'formats/Scheduler.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -36,6 +37,9 @@
         'Get-KernelSymbol'
         'ConvertTo-FoldedStack'
         'Export-FlameGraph'
+        'Measure-RunQueueLatency'
+        'Measure-OffCpuTime'
+        'Measure-CpuTimeSlice'
         'Get-SlabCache'
         'Get-VmStat'
         'Get-MemoryFragmentation'

@@ -29,7 +29,10 @@ param(
     [string] $Configuration = 'Release',
 
     # Only run tests whose name matches (xunit filter expression and Pester -FullNameFilter).
-    [string] $TestFilter
+    [string] $TestFilter,
+
+    # Only run benchmarks whose file name matches (wildcard, e.g. 'Syscall*').
+    [string] $BenchFilter = '*'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -201,12 +204,14 @@ function Read-TrxResult([string] $Path, [string] $Suite) {
     }
 }
 
+# Every benchmark runs; a benchmark that fails (throws, a peer missing, a workload failing) fails the task at the end.
 function Invoke-Bench {
-    foreach ($b in Get-ChildItem (Join-Path $Root 'bench') -Filter '*.Bench.ps1' | Sort-Object Name) {
-        Write-Step "bench: $($b.BaseName)"
-        Invoke-Pwsh -File $b.FullName -ModulePath $ModuleDir
-        if ($LASTEXITCODE -ne 0) { Write-Warning "$($b.Name) exited with $LASTEXITCODE" }
-    }
+    $failed = @(foreach ($b in Get-ChildItem (Join-Path $Root 'bench') -Filter '*.Bench.ps1' | Where-Object Name -like $BenchFilter | Sort-Object Name) {
+            Write-Step "bench: $($b.BaseName)"
+            Invoke-Pwsh -File $b.FullName -ModulePath $ModuleDir
+            if ($LASTEXITCODE -ne 0) { Write-Host "bench $($b.Name) FAILED (exit code $LASTEXITCODE)" -ForegroundColor Red; $b.Name }
+        })
+    if ($failed) { Write-Host "benchmarks failed: $($failed -join ', ')" -ForegroundColor Red; exit 1 }
 }
 
 function Invoke-Report {

@@ -1,98 +1,150 @@
 #!/usr/bin/env pwsh
-# ftrace benchmark: decode rate of KernelDebug's ring-buffer decoder beside `trace-cmd report`, on the same recorded
-# workload, and events lost under a syscall storm beside `perf record -e` with the same per-CPU buffer size.
+<#
+.SYNOPSIS
+    ftrace decoding rate of KernelDebug beside `trace-cmd report` and `perf script`, on the same recorded events, and
+    events lost under a syscall storm beside `perf record -e` with the same per-CPU buffer size.
+.DESCRIPTION
+    1. Decode rate from trace_pipe_raw: each repetition records a storm (dd bs=1) into two identical instances; the
+       Core decoder reads one, Receive-FtraceCapture | Measure-Object the other.
+    2. Decode rate from files: one storm is recorded at once by a tracefs instance (trace-cmd extract -> .dat, zstd)
+       and by `perf record -a` (perf.data); each repetition decodes the same .dat with TraceDatFile and with
+       Get-FtraceEvent, the same .dat with `trace-cmd report`, and the perf.data with `perf script`.
+    Both are interleaved repetitions (BenchSupport): events/s as median with its spread.
+    3. Peak memory: maximum RSS (/usr/bin/time -v) of a pwsh decoding the .dat beside trace-cmd report and perf script.
+    4. Lost events under a storm (interleaved repetitions): Trace-KernelEvent -ScriptBlock beside perf record -m.
+#>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [int] $StormSyscalls = 100000,   # dd bs=1 count=N: N reads + N writes
-    [long] $LostBufferSize = 1MB
+    [long] $LostBufferSize = 1MB,
+    [int] $Repetitions = 5
 )
 $ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
+$ModulePath = (Resolve-Path $ModulePath).Path
 Import-Module (Join-Path $ModulePath 'KernelDebug.psd1') -Force
+$traceCmd = Get-BenchTool trace-cmd trace-cmd
+$perf = Get-BenchTool perf linux-perf
 $events = 'raw_syscalls:sys_enter', 'raw_syscalls:sys_exit'
-function Invoke-Storm([int] $n) { & dd if=/dev/zero of=/dev/null bs=1 count=$n 2>$null }
+function Invoke-Storm([int] $n) { & dd if=/dev/zero of=/dev/null bs=1 count=$n 2>$null; if ($LASTEXITCODE) { throw "dd exited with $LASTEXITCODE" } }
 $tmp = Join-Path ([IO.Path]::GetTempPath()) "kd-ftrace-bench-$PID"
 New-Item -ItemType Directory -Force $tmp | Out-Null
-$names = @()
-try {
-    # --- 1. decode rate: two identical instances record the same storm; we decode one, trace-cmd the other.
-    $ours = Start-FtraceCapture -Event $events -BufferSize 64MB -Name "bench-ours-$PID"
-    $twin = Start-FtraceCapture -Event $events -BufferSize 64MB -Name "bench-twin-$PID"
-    $names += $ours.Name, $twin.Name
-    Invoke-Storm $StormSyscalls
-    Stop-FtraceCapture -Name $ours.Name, $twin.Name
+$script:names = [Collections.Generic.List[string]]::new()
+$script:rep = 0
+$fs = [KernelDebug.Core.Tracing.TraceFs]::Locate([KernelDebug.Core.KernelRoot]::Live, $true)
 
-    # Core decoder alone (pages -> FtraceEvent records), then the full cmdlet pipeline on the twin's copy is not
-    # possible (reading consumes), so the pipeline figure uses a second storm below.
-    $fs = [KernelDebug.Core.Tracing.TraceFs]::Locate([KernelDebug.Core.KernelRoot]::Live, $true)
+# One storm into two instances; returns their names (both stopped, events kept).
+function New-StormCapture {
+    $script:rep++
+    $a = Start-FtraceCapture -Event $events -BufferSize 64MB -Name "bench-core-$PID-$script:rep"
+    $b = Start-FtraceCapture -Event $events -BufferSize 64MB -Name "bench-pipe-$PID-$script:rep"
+    $script:names.Add($a.Name); $script:names.Add($b.Name)
+    Invoke-Storm $StormSyscalls
+    Stop-FtraceCapture -Name $a.Name, $b.Name
+    $a.Name, $b.Name
+}
+function Measure-CoreDecode([string] $Name) {
     $ctx = [KernelDebug.Core.Parsing.ParseContext]::new('bench')
-    $session = [KernelDebug.Core.Tracing.FtraceSession]::Open($fs, $ours.Name, $ctx)
+    $session = [KernelDebug.Core.Tracing.FtraceSession]::Open($fs, $Name, $ctx)
     $reader = $session.OpenReader($ctx)
     $list = [System.Collections.Generic.List[KernelDebug.Core.Tracing.FtraceEvent]]::new()
     $sw = [Diagnostics.Stopwatch]::StartNew()
     while ($reader.ReadAvailable($list, 4096) -gt 0) { }
     $sw.Stop()
     $reader.Dispose(); $session.Dispose()
-    $oursCount = $list.Count
-    $oursRate = $oursCount / $sw.Elapsed.TotalSeconds
-    $list = $null; [GC]::Collect()
+    @{ Value = $list.Count / $sw.Elapsed.TotalSeconds; Events = $list.Count }
+}
+function Measure-Rate([scriptblock] $Count) {
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $rateEvents = & $Count
+    $sw.Stop()
+    @{ Value = $rateEvents / $sw.Elapsed.TotalSeconds; Events = $rateEvents }
+}
 
+try {
+    # --- 1. trace_pipe_raw
+    $script:pending = $null
+    $live = Invoke-BenchLoop -Repetitions $Repetitions -Variant ([ordered]@{
+            'KernelDebug decoder (trace_pipe_raw)' = { $script:pending = New-StormCapture; $r = Measure-CoreDecode $script:pending[0]; Remove-FtraceCapture -Name $script:pending[0]; $r }
+            'Receive-FtraceCapture | Measure-Object' = {
+                $pipeName = $script:pending[1]
+                $r = Measure-Rate { (Receive-FtraceCapture -Name $pipeName | Measure-Object).Count }
+                Remove-FtraceCapture -Name $pipeName; $r
+            }
+        })
+    $evNote = { param($v) '{0:N0} events' -f (Get-BenchDetail $v Events) }
+    Format-BenchTable $live -Baseline 'KernelDebug decoder (trace_pipe_raw)' -Unit 'events/s' -Note $evNote -Title "Decoding trace_pipe_raw ($('{0:N0}' -f (2 * $StormSyscalls)) syscalls, sys_enter + sys_exit)"
+
+    # --- 2. the same events into a .dat (trace-cmd extract) and a perf.data (perf record -a), recorded together
+    $twin = Start-FtraceCapture -Event $events -BufferSize 64MB -Name "bench-twin-$PID"
+    $script:names.Add($twin.Name)
+    $perfData = Join-Path $tmp 'perf.data'
+    & $perf record -q -e raw_syscalls:sys_enter -e raw_syscalls:sys_exit -a -m 128M -o $perfData -- dd if=/dev/zero of=/dev/null bs=1 "count=$StormSyscalls" 2>$null | Out-Null
+    if ($LASTEXITCODE) { throw "perf record exited with $LASTEXITCODE" }
+    Stop-FtraceCapture -Name $twin.Name
     $dat = Join-Path $tmp 'twin.dat'
-    & trace-cmd extract -B $twin.Name -o $dat *> (Join-Path $tmp 'extract.log')
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    & trace-cmd report -i $dat > /dev/null 2>&1
-    $sw.Stop()
-    $tcTime = $sw.Elapsed.TotalSeconds
-    $tcCount = @(& trace-cmd report -i $dat 2>$null | Select-String 'sys_(enter|exit)').Count
-    $tcRate = $tcCount / $tcTime
+    & $traceCmd extract -B $twin.Name -o $dat *> (Join-Path $tmp 'extract.log')
+    if ($LASTEXITCODE) { throw "trace-cmd extract exited with ${LASTEXITCODE}: $(Get-Content (Join-Path $tmp 'extract.log') -Raw)" }
+    $extractRemoved = -not (Test-Path "$($fs.Path)/instances/$($twin.Name)")
+    $tcCount = @(& $traceCmd report -i $dat 2>$null | Select-String 'sys_(enter|exit)').Count
+    $perfCount = @(& $perf script -i $perfData -F event 2>$null | Select-String 'sys_(enter|exit)').Count
+    $files = Invoke-BenchLoop -WarmUp -Repetitions $Repetitions -Variant ([ordered]@{
+            'trace-cmd report > /dev/null (.dat)' = { Measure-Rate { & $traceCmd report -i $dat > /dev/null 2>&1; if ($LASTEXITCODE) { throw 'trace-cmd report failed' }; $tcCount } }
+            'perf script > /dev/null (perf.data)' = { Measure-Rate { & $perf script -i $perfData > /dev/null 2>&1; if ($LASTEXITCODE) { throw 'perf script failed' }; $perfCount } }
+            'KernelDebug TraceDatFile (same .dat, zstd)' = {
+                Measure-Rate {
+                    $stream = [IO.File]::OpenRead($dat)
+                    try {
+                        $file = [KernelDebug.Core.Tracing.TraceDatFile]::Open($stream, [KernelDebug.Core.Parsing.ParseContext]::new($dat))
+                        [Linq.Enumerable]::Count([Collections.Generic.IEnumerable[KernelDebug.Core.Tracing.FtraceEvent]]$file.ReadEvents())
+                    }
+                    finally { $stream.Dispose() }
+                }
+            }
+            'Get-FtraceEvent | Measure-Object (same .dat)' = { Measure-Rate { (Get-FtraceEvent -Path $dat | Measure-Object).Count } }
+        })
+    Format-BenchTable $files -Baseline 'trace-cmd report > /dev/null (.dat)' -Unit 'events/s' -Note $evNote -Title 'Decoding recorded files (one storm recorded by ftrace and perf together)'
+    "trace-cmd extract removed its instance: $extractRemoved"
 
-    # Our reader on the very same .dat file (metadata, zstd chunks, pages -> FtraceEvent).
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    $stream = [IO.File]::OpenRead($dat)
-    $file = [KernelDebug.Core.Tracing.TraceDatFile]::Open($stream, [KernelDebug.Core.Parsing.ParseContext]::new($dat))
-    $datCount = [Linq.Enumerable]::Count([Collections.Generic.IEnumerable[KernelDebug.Core.Tracing.FtraceEvent]]$file.ReadEvents())
-    $stream.Dispose()
-    $sw.Stop()
-    $datRate = $datCount / $sw.Elapsed.TotalSeconds
-
-    # Through the cmdlet pipeline (Receive-FtraceCapture | Measure-Object), on a fresh storm.
-    $pipe = Start-FtraceCapture -Event $events -BufferSize 64MB -Name "bench-pipe-$PID"
-    $names += $pipe.Name
-    Invoke-Storm $StormSyscalls
-    Stop-FtraceCapture -Name $pipe.Name
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    $pipeCount = (Receive-FtraceCapture -Name $pipe.Name | Measure-Object).Count
-    $sw.Stop()
-    $pipeRate = $pipeCount / $sw.Elapsed.TotalSeconds
-
-    '{0,-44} {1,12} {2,14}' -f 'decode (same workload)', 'events', 'events/s'
-    '{0,-44} {1,12:N0} {2,14:N0}' -f 'KernelDebug decoder (trace_pipe_raw)', $oursCount, $oursRate
-    '{0,-44} {1,12:N0} {2,14:N0}' -f 'KernelDebug Receive-FtraceCapture pipeline', $pipeCount, $pipeRate
-    '{0,-44} {1,12:N0} {2,14:N0}' -f 'KernelDebug TraceDatFile (same .dat, zstd)', $datCount, $datRate
-    '{0,-44} {1,12:N0} {2,14:N0}' -f 'trace-cmd report > /dev/null (same .dat)', $tcCount, $tcRate
-    "trace-cmd extract removed its instance: $(-not (Test-Path "$($fs.Path)/instances/$($twin.Name)"))"
+    # --- 3. peak memory, one process each
+    $pwsh = Get-PwshCommand
+    $manifest = Join-Path $ModulePath 'KernelDebug.psd1'
+    $rss = [ordered]@{
+        'pwsh + Import-Module (nothing read)'        = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'"))
+        'Get-FtraceEvent -Path .dat | Measure-Object' = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; Get-FtraceEvent -Path '$dat' | Measure-Object"))
+        '$e = Get-FtraceEvent -Path .dat (kept)'      = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; `$e = Get-FtraceEvent -Path '$dat'; `$e.Count"))
+        'trace-cmd report -i .dat'                    = Measure-MaxRss $traceCmd @('report', '-i', $dat)
+        'perf script -i perf.data'                    = Measure-MaxRss $perf @('script', '-i', $perfData)
+    }
+    "Peak memory decoding the same events (maximum RSS, /usr/bin/time -v; .dat $('{0:N0}' -f $tcCount) events, perf.data $('{0:N0}' -f $perfCount)):"
+    ($rss.Keys | ForEach-Object { [pscustomobject]@{ Process = $_; 'max RSS MB' = '{0:N0}' -f ($rss[$_].MaxRssBytes / 1MB) } } | Format-Table -AutoSize | Out-String -Width 200).TrimEnd()
     ''
 
-    # --- 2. lost events under a storm, same per-CPU buffer size, both streaming while it runs.
-    $lostWarnings = $null
-    $got = (Trace-KernelEvent -Event raw_syscalls:sys_enter -BufferSize $LostBufferSize -ScriptBlock { Invoke-Storm ($StormSyscalls * 2) } -WarningVariable lostWarnings -WarningAction SilentlyContinue | Measure-Object).Count
-    $oursLost = if ($lostWarnings -join ' ' -match 'lost (\d+)') { [long]$Matches[1] } else { 0 }
-
+    # --- 4. lost events under a storm, same per-CPU buffer size, both streaming while it runs
     $pages = [int][math]::Max(1, $LostBufferSize / 4096)
-    $perfData = Join-Path $tmp 'perf.data'
-    $n = $StormSyscalls * 2
-    & perf record -q -e raw_syscalls:sys_enter -a -m $pages -o $perfData -- dd if=/dev/zero of=/dev/null bs=1 "count=$n" 2>$null | Out-Null
-    $stats = (& perf report -i $perfData --stats 2>$null) -join "`n"
-    # The per-event section counts the samples perf lost for raw_syscalls:sys_enter.
-    $section = if ($stats -match '(?s)raw_syscalls:sys_enter stats:(.*?)(\n\S|$)') { $Matches[1] } else { '' }
-    $perfSamples = if ($section -match 'SAMPLE events:\s+(\d+)') { [long]$Matches[1] } else { 0 }
-    $perfLost = if ($section -match 'LOST_SAMPLES events:\s+(\d+)') { [long]$Matches[1] } else { 0 }
-    $perfLostRecords = if ($stats -match '\sLOST events:\s+(\d+)') { [long]$Matches[1] } else { 0 }
-
-    '{0,-44} {1,12} {2,14}' -f "lost under a storm ($('{0:N0}' -f ($StormSyscalls * 4)) syscalls, $($LostBufferSize / 1KB) KiB/CPU)", 'received', 'lost'
-    '{0,-44} {1,12:N0} {2,14:N0}' -f 'KernelDebug Trace-KernelEvent -ScriptBlock', $got, $oursLost
-    '{0,-44} {1,12:N0} {2,14}' -f 'perf record -e raw_syscalls:sys_enter -m', $perfSamples, ("{0:N0} (in {1} LOST records)" -f $perfLost, $perfLostRecords)
+    $perfLostData = Join-Path $tmp 'perf-lost.data'
+    $lostSyscalls = $StormSyscalls * 2
+    $lost = Invoke-BenchLoop -Repetitions $Repetitions -Variant ([ordered]@{
+            'Trace-KernelEvent -ScriptBlock' = {
+                $w = $null
+                $got = (Trace-KernelEvent -Event raw_syscalls:sys_enter -BufferSize $LostBufferSize -ScriptBlock { Invoke-Storm $lostSyscalls } -WarningVariable w -WarningAction SilentlyContinue | Measure-Object).Count
+                @{ Value = $(if ($w -join ' ' -match 'lost (\d+)') { [long]$Matches[1] } else { 0 }); Received = $got }
+            }
+            'perf record -e raw_syscalls:sys_enter -m' = {
+                & $perf record -q -e raw_syscalls:sys_enter -a -m $pages -o $perfLostData -- dd if=/dev/zero of=/dev/null bs=1 "count=$lostSyscalls" 2>$null | Out-Null
+                $stats = (& $perf report -i $perfLostData --stats 2>$null) -join "`n"
+                # The per-event section counts the samples perf lost for raw_syscalls:sys_enter.
+                $section = if ($stats -match '(?s)raw_syscalls:sys_enter stats:(.*?)(\n\S|$)') { $Matches[1] } else { '' }
+                @{ Value = $(if ($section -match 'LOST_SAMPLES events:\s+(\d+)') { [long]$Matches[1] } else { 0 })
+                    Received = $(if ($section -match 'SAMPLE events:\s+(\d+)') { [long]$Matches[1] } else { 0 }) }
+            }
+        })
+    Format-BenchTable $lost -Baseline 'perf record -e raw_syscalls:sys_enter -m' -Unit 'lost' -Note { param($v) 'received {0:N0}' -f (Get-BenchDetail $v Received) } `
+        -Title "Events lost under a storm ($('{0:N0}' -f ($StormSyscalls * 4)) syscalls, $($LostBufferSize / 1KB) KiB/CPU)"
+    Get-BenchLoad
 }
 finally {
-    foreach ($n in $names) { Remove-FtraceCapture -Name $n -ErrorAction SilentlyContinue }
+    foreach ($name in $script:names) { Remove-FtraceCapture -Name $name -ErrorAction SilentlyContinue }
     Remove-Item -Recurse -Force $tmp -ErrorAction SilentlyContinue
 }

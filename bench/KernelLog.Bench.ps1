@@ -6,12 +6,14 @@
     Writes a realistic log (driver chatter, audit lines, WARNING reports with Call Trace blocks) with
     bench/New-KernelLogSample.py into a temporary folder, in dmesg text form and in the raw '<prio>[ts] text' form that
     dmesg -F reads, then times:
-      - Get-KernelMessage -Path (typed KernelMessage records, collected into a variable, and streamed to Measure-Object),
-        in a fresh pwsh after one warm-up read, with its peak working set while streaming;
+      - Get-KernelMessage -Path (typed KernelMessage records, collected into a variable, and streamed to Measure-Object)
+        after one warm-up read;
       - Get-KernelOops -Path on the same file, when the module has it;
       - a Python regex parse of timestamp and text (bench/parse_dmesg.py);
       - dmesg -F on the raw form;
-      - switch -Regex -File and Get-Content | Select-String, as people write them.
+      - switch -Regex -File and Get-Content | Select-String, as people write them;
+    all interleaved (BenchSupport: median and spread of the repetitions). Then the peak memory (maximum RSS from
+    /usr/bin/time -v) of a pwsh running Get-KernelMessage beside python's and dmesg's.
 .PARAMETER ModulePath
     The built module folder (out/KernelDebug).
 .PARAMETER Lines
@@ -20,7 +22,8 @@
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
-    [int] $Lines = 1000000
+    [int] $Lines = 1000000,
+    [int] $Repetitions = 5
 )
 $ErrorActionPreference = 'Stop'
 $ModulePath = (Resolve-Path $ModulePath).Path
@@ -30,37 +33,22 @@ $dir = Join-Path ([IO.Path]::GetTempPath()) "kd-logbench-$PID"
 New-Item -ItemType Directory -Force -Path $dir | Out-Null
 $text = Join-Path $dir 'kernel.log'
 $raw = Join-Path $dir 'kernel-raw.log'
-$results = [Collections.Generic.List[object]]::new()
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
+Import-Module (Join-Path $ModulePath 'KernelDebug.psd1')
 
-# Wall time is what the goal is about; CPU time (user + system, all threads) is printed beside it because this
+# Wall time is what the goal is about; CPU time (user + system, all threads) is kept beside it because this
 # machine is shared and a busy neighbour stretches wall time but not CPU time.
-function Add-Result([string] $Tool, [string] $What, [double] $Seconds, $Cpu, [string] $Note = '') {
-    $results.Add([pscustomobject]@{
-            Tool = $Tool; What = $What; Seconds = [math]::Round($Seconds, 3)
-            CpuSeconds = if ($null -ne $Cpu) { [math]::Round([double]$Cpu, 3) } else { $null }; Note = $Note
-        })
-}
-
-function Measure-Process([string] $File, [string[]] $Arguments) {
-    $timeFile = Join-Path $dir 'time.txt'
-    if (Test-Path /usr/bin/time) {
-        & /usr/bin/time -f '%e %U %S' -o $timeFile $File @Arguments > /dev/null
-        if ($LASTEXITCODE -ne 0) { Write-Warning "$File exited with $LASTEXITCODE" }
-        $e, $u, $s = (Get-Content $timeFile -Tail 1).Split(' ') | ForEach-Object { [double]::Parse($_, [cultureinfo]::InvariantCulture) }
-        return @{ Wall = $e; Cpu = $u + $s }
-    }
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    & $File @Arguments > /dev/null
-    @{ Wall = $sw.Elapsed.TotalSeconds; Cpu = $null }
-}
-
+$me = [Diagnostics.Process]::GetCurrentProcess()
 function Measure-InProcess([scriptblock] $Script) {
-    $me = [Diagnostics.Process]::GetCurrentProcess()
-    $cpu0 = $me.TotalProcessorTime
+    $me.Refresh(); $cpu0 = $me.TotalProcessorTime
     $sw = [Diagnostics.Stopwatch]::StartNew()
     $out = & $Script
     $sw.Stop(); $me.Refresh()
-    @{ Wall = $sw.Elapsed.TotalSeconds; Cpu = ($me.TotalProcessorTime - $cpu0).TotalSeconds; Out = $out }
+    @{ Value = $sw.Elapsed.TotalSeconds; Cpu = ($me.TotalProcessorTime - $cpu0).TotalSeconds; Out = $out }
+}
+function Measure-External([string] $File, [string[]] $Arguments) {
+    $m = Measure-MaxRss $File $Arguments
+    @{ Value = $m.Seconds; Cpu = $m.CpuSeconds; MaxRss = $m.MaxRssBytes }
 }
 
 try {
@@ -70,61 +58,41 @@ try {
     $size = (Get-Item $text).Length
     Write-Host ('  {0:N0} lines, {1:N1} MB' -f $Lines, ($size / 1MB))
 
-    # Ours, in a fresh pwsh so its memory figure is its own.
-    $child = @'
-param($Module, $File)
-Import-Module $Module
-$null = Get-KernelMessage -Path $File | Measure-Object          # warm-up: JIT and page cache
-$p = [Diagnostics.Process]::GetCurrentProcess()
-function Time([scriptblock] $s) {
-    $p.Refresh(); $c0 = $p.TotalProcessorTime
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    $r = & $s
-    $sw.Stop(); $p.Refresh()
-    @{ Wall = $sw.Elapsed.TotalSeconds; Cpu = ($p.TotalProcessorTime - $c0).TotalSeconds; Result = $r }
-}
-$stream = Time { (Get-KernelMessage -Path $File | Measure-Object).Count }
-$p.Refresh(); $peak = $p.PeakWorkingSet64
-$collect = Time { $records = Get-KernelMessage -Path $File; @($records.Count, $records[0].GetType().Name) }
-# What PowerShell itself costs to pass that many ready objects down a pipeline into a variable: the floor for any cmdlet.
-$records = Get-KernelMessage -Path $File
-$floor = Time { $copy = Write-Output $records; $copy.Count }
-$records = $null; $copy = $null
-$oops = $null
-if (Get-Command Get-KernelOops -ErrorAction SilentlyContinue) {
-    $null = Get-KernelOops -Path $File | Measure-Object
-    $oops = Time { (Get-KernelOops -Path $File | Measure-Object).Count }
-}
-[pscustomobject]@{ Stream = $stream; Collect = $collect; Floor = $floor; Peak = $peak; Oops = $oops } | ConvertTo-Json -Compress -Depth 4
-'@
-    $childFile = Join-Path $dir 'ours.ps1'
-    Set-Content -Path $childFile -Value $child
-    $json = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $childFile (Join-Path $ModulePath 'KernelDebug.psd1') $text
-    $ours = $json | Select-Object -Last 1 | ConvertFrom-Json
-    Add-Result 'Get-KernelMessage -Path' "$($ours.Collect.Result[0]) $($ours.Collect.Result[1]) records into a variable" $ours.Collect.Wall $ours.Collect.Cpu
-    Add-Result 'Get-KernelMessage -Path | Measure-Object' "$($ours.Stream.Result) records streamed" $ours.Stream.Wall $ours.Stream.Cpu ('peak working set {0:N0} MB' -f ($ours.Peak / 1MB))
-    Add-Result '(floor) Write-Output of ready records' "$($ours.Floor.Result) objects into a variable" $ours.Floor.Wall $ours.Floor.Cpu 'PowerShell pipeline cost alone, no parsing'
-    if ($ours.Oops) { Add-Result 'Get-KernelOops -Path | Measure-Object' "$($ours.Oops.Result) reports" $ours.Oops.Wall $ours.Oops.Cpu }
-    else { Write-Host '  (Get-KernelOops is not in this module; not timed)' }
-
-    $py = Measure-Process python3 @((Join-Path $PSScriptRoot 'parse_dmesg.py'), $text)
-    Add-Result 'python3 regex (timestamp, text)' 'list of tuples' $py.Wall $py.Cpu
-    if (Get-Command dmesg -ErrorAction SilentlyContinue) {
-        $dm = Measure-Process dmesg @('-F', $raw)
-        Add-Result 'dmesg -F (raw <prio>[ts] form)' 'text to /dev/null' $dm.Wall $dm.Cpu
-    }
-
+    $python = Get-BenchTool python3 python3
+    $dmesg = Get-BenchTool dmesg util-linux
     $pattern = '^\[\s*(\d+\.\d+)\]\s?(.*)$'
-    $sw = Measure-InProcess { $rows = switch -Regex -File $text { $pattern { [pscustomobject]@{ Uptime = [double]$Matches[1]; Text = $Matches[2] } } }; $rows.Count }
-    Add-Result 'switch -Regex -File' "$($sw.Out) PSCustomObjects" $sw.Wall $sw.Cpu
+    $null = Get-KernelMessage -Path $text | Measure-Object          # warm-up: JIT and page cache
+    $null = Get-KernelOops -Path $text | Measure-Object
+    $r = Invoke-BenchLoop -Repetitions $Repetitions -Variant ([ordered]@{
+            'Get-KernelMessage -Path (into a variable)' = { $m = Measure-InProcess { $records = Get-KernelMessage -Path $text; $records.Count }; $m.Out = "$($m.Out) records"; $m }
+            'Get-KernelMessage -Path | Measure-Object' = { $m = Measure-InProcess { (Get-KernelMessage -Path $text | Measure-Object).Count }; $m.Out = "$($m.Out) streamed"; $m }
+            # What PowerShell itself costs to pass that many ready objects into a variable: the floor for any cmdlet.
+            '(floor) Write-Output of ready records' = { $records = Get-KernelMessage -Path $text; $m = Measure-InProcess { $copy = Write-Output $records; $copy.Count }; $m.Out = "$($m.Out) objects, no parsing"; $m }
+            'Get-KernelOops -Path | Measure-Object' = { $m = Measure-InProcess { (Get-KernelOops -Path $text | Measure-Object).Count }; $m.Out = "$($m.Out) reports"; $m }
+            'python3 regex (timestamp, text)' = { Measure-External $python @((Join-Path $PSScriptRoot 'parse_dmesg.py'), $text) }
+            'dmesg -F (raw <prio>[ts] form)' = { Measure-External $dmesg @('-F', $raw) }
+            'switch -Regex -File' = { Measure-InProcess { $rows = switch -Regex -File $text { $pattern { [pscustomobject]@{ Uptime = [double]$Matches[1]; Text = $Matches[2] } } }; "$($rows.Count) PSCustomObjects" } }
+            'Get-Content | Select-String' = { Measure-InProcess { "$((Get-Content -Path $text | Select-String -Pattern $pattern | Measure-Object).Count) MatchInfo" } }
+        })
+    $cpuNote = { param($v) 'cpu {0:N2} s; {1}' -f (Get-BenchDetail $v Cpu), $v.Details[-1].Out }
+    $rowNote = { param($v) $d = $v.Details[-1]; if ($d.Contains('MaxRss')) { 'cpu {0:N2} s; max RSS {1:N0} MB' -f (Get-BenchDetail $v Cpu), ($d.MaxRss / 1MB) } else { & $cpuNote $v } }
+    Format-BenchTable $r -Baseline 'python3 regex (timestamp, text)' -Unit 's' -Format 'N3' -Note $rowNote -Title ('Kernel log parsing, {0:N0} lines' -f $Lines)
 
-    $ss = Measure-InProcess { (Get-Content -Path $text | Select-String -Pattern $pattern | Measure-Object).Count }
-    Add-Result 'Get-Content | Select-String' "$($ss.Out) MatchInfo" $ss.Wall $ss.Cpu
-
-    $base = ($results | Where-Object Tool -eq 'Get-KernelMessage -Path').Seconds
-    $results | Select-Object Tool, What, Seconds, CpuSeconds, @{ n = 'xOurs'; e = { '{0:N1}' -f ($_.Seconds / $base) } }, Note | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
-    Write-Host ('Load average during the run: {0}' -f (Get-Content /proc/loadavg))
-    Write-Host ('Goal: Get-KernelMessage -Path under 1.0 s for {0:N0} lines: {1}' -f $Lines, $(if ($base -lt 1.0) { 'met' } else { "not met ($base s)" }))
+    # Memory: each in its own process under /usr/bin/time -v (pwsh with the module imported and nothing read is the base).
+    $pwsh = Get-PwshCommand
+    $manifest = Join-Path $ModulePath 'KernelDebug.psd1'
+    $rss = [ordered]@{
+        'pwsh + Import-Module (nothing read)'     = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'"))
+        'Get-KernelMessage -Path | Measure-Object' = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; Get-KernelMessage -Path '$text' | Measure-Object"))
+        '$r = Get-KernelMessage -Path (kept)'      = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; `$r = Get-KernelMessage -Path '$text'; `$r.Count"))
+        'python3 regex (timestamp, text)'          = Measure-MaxRss $python @((Join-Path $PSScriptRoot 'parse_dmesg.py'), $text)
+        'dmesg -F'                                 = Measure-MaxRss $dmesg @('-F', $raw)
+    }
+    'Peak memory (maximum RSS, /usr/bin/time -v, one process each):'
+    $rss.Keys | ForEach-Object { [pscustomobject]@{ Process = $_; 'max RSS MB' = '{0:N0}' -f ($rss[$_].MaxRssBytes / 1MB) } } | Format-Table -AutoSize | Out-String -Width 200
+    Get-BenchLoad
+    $base = $r['Get-KernelMessage -Path (into a variable)'].Stat.Median
+    'Goal: Get-KernelMessage -Path under 1.0 s for {0:N0} lines: {1}' -f $Lines, $(if ($base -lt 1.0) { 'met' } else { "not met ($('{0:N3}' -f $base) s)" })
 }
 finally {
     Remove-Item -Recurse -Force $dir -ErrorAction SilentlyContinue

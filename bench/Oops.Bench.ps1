@@ -1,15 +1,17 @@
 #!/usr/bin/env pwsh
 # Get-KernelOops on a generated 1,000,000-line kernel log with crash reports mixed in, beside what people
 # run today on the same file: a `switch -Regex -File` header count and Select-String (they only find header
-# lines; Get-KernelOops returns titled, classified records with frames).
+# lines; Get-KernelOops returns titled, classified records with frames). Interleaved repetitions (BenchSupport).
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [int] $Lines = 1000000,
     # One report block per this many ordinary lines.
-    [int] $Every = 500
+    [int] $Every = 500,
+    [int] $Repetitions = 5
 )
 $ErrorActionPreference = 'Stop'
-Import-Module $ModulePath -Force
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
+Import-Module (Join-Path (Resolve-Path $ModulePath) 'KernelDebug.psd1') -Force
 
 $fixtures = Join-Path $PSScriptRoot '../tests/fixtures/oops'
 $blocks = @(
@@ -39,17 +41,15 @@ finally { $w.Dispose() }
 try {
     $null = Get-KernelOops -Path (Join-Path $fixtures 'two-warnings.log')   # warm up
     $pattern = 'BUG:|WARNING:|Oops:|Kernel panic|INFO: task .* blocked|general protection fault'
-    $results = [ordered]@{}
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    $reports = @(Get-KernelOops -Path $log)
-    $results['Get-KernelOops -Path (records)'] = @($sw.Elapsed.TotalSeconds, $reports.Count)
-    $sw.Restart()
-    $c = 0; switch -Regex -File $log { $pattern { $c++ } }
-    $results['switch -Regex -File (header lines)'] = @($sw.Elapsed.TotalSeconds, $c)
-    $sw.Restart()
-    $c = @(Select-String -Path $log -Pattern $pattern).Count
-    $results['Select-String (header lines)'] = @($sw.Elapsed.TotalSeconds, $c)
-    "Crash reports in a {0:N0}-line log ({1:N0} MB)" -f $Lines, ((Get-Item $log).Length / 1MB)
-    foreach ($k in $results.Keys) { '  {0,-38} {1,7:F2} s  {2,8:N0} found' -f $k, $results[$k][0], $results[$k][1] }
+    $r = Invoke-BenchLoop -Repetitions $Repetitions -Variant ([ordered]@{
+            'Get-KernelOops -Path (records)' = { $sw = [Diagnostics.Stopwatch]::StartNew(); $n = @(Get-KernelOops -Path $log).Count; @{ Value = $sw.Elapsed.TotalSeconds; Found = $n } }
+            'switch -Regex -File (header lines)' = { $sw = [Diagnostics.Stopwatch]::StartNew(); $c = 0; switch -Regex -File $log { $pattern { $c++ } }; @{ Value = $sw.Elapsed.TotalSeconds; Found = $c } }
+            'Select-String (header lines)' = { $sw = [Diagnostics.Stopwatch]::StartNew(); $c = @(Select-String -Path $log -Pattern $pattern).Count; @{ Value = $sw.Elapsed.TotalSeconds; Found = $c } }
+        })
+    Format-BenchTable $r -Baseline 'Select-String (header lines)' -Unit 's' -Format 'N3' -Note { param($v) '{0:N0} found' -f (Get-BenchDetail $v Found) } `
+        -Title ("Crash reports in a {0:N0}-line log ({1:N0} MB)" -f $Lines, ((Get-Item $log).Length / 1MB))
+    $ratio = $r['Get-KernelOops -Path (records)'].Stat.Median / $r['Select-String (header lines)'].Stat.Median
+    'Get-KernelOops / Select-String: {0:N2} x (goal <= 1.0)' -f $ratio
+    Get-BenchLoad
 }
 finally { Remove-Item $log -ErrorAction SilentlyContinue }

@@ -104,7 +104,7 @@ public partial class BpfCmdletTests
         var rnd = new Random(7);
         for (int i = 0; i < 50; i++)
         {
-            var r = PsRunner.RunAndStop("Measure-SyscallLatency -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Measure-SyscallLatency -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(OurKdPrograms());
         }

@@ -111,7 +111,7 @@ public class BpfToolsCmdletTests
         var rnd = new Random(11);
         for (int i = 0; i < 20; i++)
         {
-            var r = PsRunner.RunAndStop("Measure-BlockIoLatency -Queued -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Measure-BlockIoLatency -Queued -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(Held());
         }
@@ -159,7 +159,7 @@ public class BpfToolsCmdletTests
         var rnd = new Random(13);
         for (int i = 0; i < 20; i++)
         {
-            var r = PsRunner.RunAndStop("Measure-LockContention -ByCaller -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Measure-LockContention -ByCaller -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(Held());
         }
@@ -258,7 +258,7 @@ public class BpfToolsCmdletTests
         var rnd = new Random(17);
         for (int i = 0; i < 20; i++)
         {
-            var r = PsRunner.RunAndStop("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(Held());
         }
@@ -309,7 +309,7 @@ public class BpfToolsCmdletTests
         var rnd = new Random(19);
         for (int i = 0; i < 20; i++)
         {
-            var r = PsRunner.RunAndStop("Measure-KernelCpuProfile -Interval 0:0:0.05", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            var r = PsRunner.RunAndStop("Measure-KernelCpuProfile -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
             Assert.True(r.Terminating is null, r.ToString());
             Assert.Empty(Held());
         }

@@ -1,7 +1,10 @@
 BeforeAll {
     Import-Module $env:KERNELDEBUG_MODULE -Force
     $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    # shared/ beside the repository, or beside a folder above it (a git worktree under wt/), as TestPaths finds it.
     $script:Corpus = Join-Path $Repo '../shared/fixtures/oops/syzkaller'
+    for ($d = Split-Path $Repo; $d -and -not (Test-Path (Join-Path $d 'shared/fixtures/oops/syzkaller')); $d = Split-Path $d) { }
+    if ($d) { $script:Corpus = Join-Path $d 'shared/fixtures/oops/syzkaller' }
     $script:Fixtures = Join-Path $Repo 'tests/fixtures/oops'
 }
 

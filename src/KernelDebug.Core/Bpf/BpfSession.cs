@@ -162,6 +162,29 @@ public sealed unsafe class BpfSession : IDisposable
     public void SetGlobal<T>(string variable, T value) where T : unmanaged =>
         SetGlobalBytes(variable, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
 
+    /// <summary>
+    /// The size and member byte offsets of a struct in the object's BTF (what the C compiler laid out), for checking
+    /// the C# mirrors of the ABI structs; null when the object has no such struct.
+    /// </summary>
+    public (int Size, IReadOnlyList<(string Name, int Offset)> Members)? BtfStruct(string name)
+    {
+        nint btf = Libbpf.bpf_object__btf(Handle);
+        if (btf == 0) return null;
+        int id = Libbpf.btf__find_by_name_kind(btf, name, 4 /* BTF_KIND_STRUCT */);
+        if (id < 0) return null;
+        var t = Libbpf.btf__type_by_id(btf, (uint)id);
+        bool kindFlag = (t->Info & 0x8000_0000) != 0;
+        var members = (uint*)(t + 1);
+        var list = new List<(string, int)>();
+        for (int i = 0; i < t->Vlen; i++)
+        {
+            uint nameOff = members[i * 3], bits = members[i * 3 + 2];
+            if (kindFlag) bits &= 0xffffff;
+            list.Add((Marshal.PtrToStringUTF8(Libbpf.btf__name_by_offset(btf, nameOff)) ?? "", (int)(bits / 8)));
+        }
+        return ((int)t->SizeOrType, list);
+    }
+
     private Span<byte> SectionData(string section)
     {
         for (nint m = Libbpf.bpf_object__next_map(Handle, 0); m != 0; m = Libbpf.bpf_object__next_map(Handle, m))

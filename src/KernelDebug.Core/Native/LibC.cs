@@ -22,6 +22,16 @@ internal static partial class LibC
         public short Revents;
     }
 
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Stat(string path, byte* statBuffer);
+
+    /// <summary>The inode number of a path (st_ino; struct stat is 144 bytes on x86_64/arm64, st_ino at 8), or null.</summary>
+    public static unsafe ulong? Inode(string path)
+    {
+        byte* buf = stackalloc byte[256];
+        return Stat(path, buf) == 0 ? *(ulong*)(buf + 8) : null;
+    }
+
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     public static unsafe partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 

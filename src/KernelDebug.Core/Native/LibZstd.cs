@@ -27,4 +27,19 @@ internal static partial class LibZstd
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
     }
+
+    /// <summary>Decompresses one zstd frame into <paramref name="dst"/>; the bytes written, or -1 when it fails or libzstd is missing.</summary>
+    public static unsafe int TryDecompress(ReadOnlySpan<byte> src, Span<byte> dst)
+    {
+        try
+        {
+            fixed (byte* d = dst)
+            fixed (byte* s = src)
+            {
+                nuint n = Decompress(d, (nuint)dst.Length, s, (nuint)src.Length);
+                return IsError(n) != 0 ? -1 : (int)n;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return -1; }
+    }
 }

@@ -25,7 +25,7 @@ public static class FlameGraphWriter
     /// <param name="title">Heading.</param>
     /// <param name="width">Width in pixels.</param>
     /// <param name="countName">What a count is ("samples").</param>
-    public static string Render(IEnumerable<FoldedStack> stacks, string title = "Flame Graph", int width = 1200, string countName = "samples")
+    public static string Render(IEnumerable<FoldedStack> stacks, string title = "Flame Graph", int width = 1200, string countName = "samples", FlameGraphPalette palette = FlameGraphPalette.Hot)
     {
         var root = new Node("all");
         int maxDepth = 0;
@@ -62,13 +62,13 @@ public static class FlameGraphWriter
         if (root.Total == 0)
             sb.Append(ci, $"<text x=\"{width / 2}\" y=\"{height / 2}\" text-anchor=\"middle\">No samples.</text>\n");
         else
-            WriteNode(sb, root, 0, 0, width, height, root.Total);
+            WriteNode(sb, root, 0, 0, width, height, root.Total, palette);
 
         sb.Append("</g>\n<script type=\"text/ecmascript\"><![CDATA[").Append(Script).Append("]]></script>\n</svg>\n");
         return sb.ToString();
     }
 
-    private static void WriteNode(StringBuilder sb, Node n, long start, int depth, int width, int height, long total)
+    private static void WriteNode(StringBuilder sb, Node n, long start, int depth, int width, int height, long total, FlameGraphPalette palette)
     {
         var ci = CultureInfo.InvariantCulture;
         double scale = (width - 2 * Pad) / (double)total;
@@ -79,13 +79,13 @@ public static class FlameGraphWriter
             string pct = (100.0 * n.Total / total).ToString("0.##", ci);
             sb.Append(ci, $"<g class=\"frame\" data-name=\"{E(n.Name)}\" data-x=\"{start}\" data-w=\"{n.Total}\" data-d=\"{depth}\">")
               .Append(ci, $"<title>{E(n.Name)} ({n.Total:N0} samples, {pct}%)</title>")
-              .Append(ci, $"<rect x=\"{x:0.##}\" y=\"{y:0.#}\" width=\"{w:0.##}\" height=\"{FrameHeight - 1}\" fill=\"{Colour(n.Name, depth == 0)}\"/>")
+              .Append(ci, $"<rect x=\"{x:0.##}\" y=\"{y:0.#}\" width=\"{w:0.##}\" height=\"{FrameHeight - 1}\" fill=\"{Colour(n.Name, depth == 0, palette)}\"/>")
               .Append(ci, $"<text x=\"{x + 3:0.##}\" y=\"{y + 11.5:0.#}\">{E(Fit(n.Name, w))}</text></g>\n");
         }
         long childStart = start;
         foreach (var c in n.Children.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
-            WriteNode(sb, c, childStart, depth + 1, width, height, total);
+            WriteNode(sb, c, childStart, depth + 1, width, height, total, palette);
             childStart += c.Total;
         }
     }
@@ -98,12 +98,15 @@ public static class FlameGraphWriter
         return name.Length <= chars ? name : name[..(chars - 2)] + "..";
     }
 
-    // Warm colours like flamegraph.pl's default palette, stable per name so two graphs compare.
-    private static string Colour(string name, bool root)
+    // Warm colours like flamegraph.pl's default palette (blues for off-CPU time, as its --colors=io), stable per name
+    // so two graphs compare; the "--" between a blocked stack and its waker's is grey.
+    private static string Colour(string name, bool root, FlameGraphPalette palette)
     {
-        if (root) return "rgb(210,210,210)";
+        if (root || name == "--") return "rgb(210,210,210)";
         uint h = 2166136261;
         foreach (char c in name) h = (h ^ c) * 16777619;
+        if (palette == FlameGraphPalette.OffCpu)
+            return $"rgb({(int)(h % 80)},{100 + (int)((h >> 8) % 90)},{190 + (int)((h >> 16) % 65)})";
         int r = 205 + (int)(h % 50), g = (int)((h >> 8) % 230), b = (int)((h >> 16) % 55);
         return $"rgb({r},{g},{b})";
     }
@@ -154,4 +157,13 @@ public static class FlameGraphWriter
         svg.setAttribute('data-ready', 'true');
 
         """;
+}
+
+/// <summary>Colours of a flame graph.</summary>
+public enum FlameGraphPalette
+{
+    /// <summary>Warm colours for CPU samples (flamegraph.pl's default).</summary>
+    Hot,
+    /// <summary>Blues for time off-CPU (blocked, waiting), as flamegraph.pl's --colors=io.</summary>
+    OffCpu,
 }

@@ -1,3 +1,5 @@
+using KernelDebug.Core.Parsing;
+
 namespace KernelDebug.Core.Tracing;
 
 /// <summary>
@@ -12,8 +14,21 @@ public sealed class FtraceEvent
     /// <summary>The raw trace-clock value in nanoseconds (full precision).</summary>
     public ulong TimestampNanoseconds { get; init; }
 
+    private DateTimeOffset? _time;
+    private OrderedDictionary<string, object?>? _fields;
+    private string? _name;
+
     /// <summary>The wall-clock time of the event, when the trace clock could be mapped to it (live captures on the mono clock).</summary>
-    public DateTimeOffset? Time { get; init; }
+    public DateTimeOffset? Time { get => _time ?? ClockMapping?.ToTime(TimestampNanoseconds); init => _time = value; }
+
+    /// <summary>Maps <see cref="TimestampNanoseconds"/> to <see cref="Time"/> when it is read (decoders set it instead of Time).</summary>
+    internal TraceClockMapping? ClockMapping { get; init; }
+
+    /// <summary>Where a decoded event's own fields lie, so <see cref="Fields"/> is built only when read.</summary>
+    internal readonly record struct RawFields(byte[] Data, int Offset, TraceEventFormat Format, int LongSize, Func<ulong, string?>? Symbolize);
+
+    /// <summary>The record bytes behind <see cref="Fields"/> (decoded events); null when Fields was given.</summary>
+    internal RawFields? Raw { get; init; }
 
     /// <summary>The trace clock the timestamp is on (<c>mono</c>, <c>local</c>, ...).</summary>
     public string? Clock { get; init; }
@@ -34,7 +49,7 @@ public sealed class FtraceEvent
     public string Event { get; init; } = "";
 
     /// <summary><c>system:event</c>.</summary>
-    public string Name => System + ":" + Event;
+    public string Name => _name ??= System + ":" + Event;
 
     /// <summary>The raw <c>common_flags</c> byte.</summary>
     public byte RawFlags { get; init; }
@@ -77,7 +92,18 @@ public sealed class FtraceEvent
 
     /// <summary>The event's own fields (not the <c>common_</c> ones), in format order, typed by the format:
     /// integers signed/unsigned by size, pointers as <see cref="ulong"/>, strings, arrays.</summary>
-    public OrderedDictionary<string, object?> Fields { get; init; } = new();
+    public OrderedDictionary<string, object?> Fields
+    {
+        get
+        {
+            if (_fields is not null) return _fields;
+            var built = Raw is { } r
+                ? RingBufferDecoder.DecodeFields(new ReadOnlySpan<byte>(r.Data, r.Offset, Length), r.Format, r.LongSize, r.Symbolize)
+                : new OrderedDictionary<string, object?>();
+            return Interlocked.CompareExchange(ref _fields, built, null) ?? built;
+        }
+        init => _fields = value;
+    }
 
     /// <summary>The record's raw bytes length (header fields included).</summary>
     public int Length { get; init; }
@@ -118,6 +144,8 @@ public sealed class TraceClockMapping
         return new TraceClockMapping(clock, wall - mono);
     }
 
-    /// <summary>The wall-clock time of a trace-clock value.</summary>
-    public DateTimeOffset ToTime(ulong ns) => DateTimeOffset.UnixEpoch.AddTicks(((long)ns + _offsetNs) / 100);
+    /// <summary>The wall-clock time of a trace-clock value, or null when a corrupt timestamp lands outside the calendar.</summary>
+    public DateTimeOffset? ToTime(ulong ns) =>
+        Fields.TryNanoseconds(ns, out var since) && Fields.TryAdd(DateTimeOffset.UnixEpoch, since, out var t)
+        && Fields.TryAdd(t, TimeSpan.FromTicks(_offsetNs / 100), out var time) ? time : null;
 }

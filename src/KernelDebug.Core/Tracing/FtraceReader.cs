@@ -168,20 +168,67 @@ public sealed class FtraceReader : IDisposable
         return pages;
     }
 
-    /// <summary>Decodes raw pages, appending their events ordered by timestamp, and counts missed-event flags.</summary>
+    /// <summary>
+    /// Decodes raw pages, appending their events ordered by timestamp, and counts missed-event flags. Each CPU's
+    /// pages decode on their own thread (CPUs are independent) and the per-CPU runs, each in time order, are merged.
+    /// </summary>
     public void Decode(IReadOnlyList<RawPage> pages, List<FtraceEvent> output)
     {
-        int start = output.Count;
-        var cpus = new HashSet<int>();
+        var byCpu = new List<(int Cpu, List<(RawPage Page, long Index)> Pages)>();
         foreach (var page in pages)
         {
             if (page.Cpu == TextCpu) { DecodeText(page.Bytes, output); continue; }
-            var info = _decoder.DecodePage(page.Bytes, page.Cpu, output, _pages++);
-            if (info.MissedEvents) _lost[page.Cpu] = _lost.GetValueOrDefault(page.Cpu) + (info.MissedCount ?? 1);
-            cpus.Add(page.Cpu);
+            int g = byCpu.FindIndex(x => x.Cpu == page.Cpu);
+            if (g < 0) { byCpu.Add((page.Cpu, new())); g = byCpu.Count - 1; }
+            byCpu[g].Pages.Add((page, _pages++));
         }
-        if (cpus.Count > 1 && output.Count - start > 1)
-            output.Sort(start, output.Count - start, Comparer<FtraceEvent>.Create((a, b) => a.TimestampNanoseconds.CompareTo(b.TimestampNanoseconds)));
+        if (byCpu.Count == 0) return;
+        if (byCpu.Count == 1)
+        {
+            foreach (var (page, index) in byCpu[0].Pages) CountLost(page.Cpu, _decoder.DecodePage(page.Bytes, 0, page.Bytes.Length, page.Cpu, output, index));
+            return;
+        }
+        var runs = new List<FtraceEvent>[byCpu.Count];
+        var infos = new RingBufferPage[byCpu.Count][];
+        var forks = new RingBufferDecoder[byCpu.Count];
+        for (int g = 0; g < byCpu.Count; g++)
+        {
+            forks[g] = ForkFor(byCpu[g].Cpu);
+            forks[g].CopySettingsFrom(_decoder);
+        }
+        Parallel.For(0, byCpu.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, g =>
+        {
+            var (cpu, list) = byCpu[g];
+            var run = runs[g] = new List<FtraceEvent>();
+            var info = infos[g] = new RingBufferPage[list.Count];
+            for (int i = 0; i < list.Count; i++) info[i] = forks[g].DecodePage(list[i].Page.Bytes, 0, list[i].Page.Bytes.Length, cpu, run, list[i].Index);
+            TimeOrder.EnsureSorted(run, static e => e.TimestampNanoseconds);
+        });
+        for (int g = 0; g < byCpu.Count; g++)
+        {
+            foreach (var info in infos[g]) CountLost(byCpu[g].Cpu, info);
+            var fctx = _forkContexts[byCpu[g].Cpu];
+            _ctx.Append(fctx);
+            fctx.Drain();
+        }
+        TimeOrder.MergeInto(runs, output);
+    }
+
+    private void CountLost(int cpu, RingBufferPage info)
+    {
+        if (info.MissedEvents) _lost[cpu] = _lost.GetValueOrDefault(cpu) + (info.MissedCount ?? 1);
+    }
+
+    private readonly Dictionary<int, RingBufferDecoder> _forks = new();
+    private readonly Dictionary<int, ParseContext> _forkContexts = new();
+    private readonly Lock _commandGate = new();
+
+    /// <summary>The decoder of one CPU for parallel decoding: its own caches and warnings, the shared command names behind a lock.</summary>
+    private RingBufferDecoder ForkFor(int cpu)
+    {
+        if (_forks.TryGetValue(cpu, out var d)) return d;
+        var ctx = _forkContexts[cpu] = new ParseContext(_ctx.Source);
+        return _forks[cpu] = _decoder.Fork(ctx, pid => { lock (_commandGate) return CommandOf(pid); });
     }
 
     /// <summary>

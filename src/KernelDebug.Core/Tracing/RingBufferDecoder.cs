@@ -13,6 +13,14 @@ namespace KernelDebug.Core.Tracing;
 /// <param name="Corrupt">The page ended in a record that did not fit or was not understood.</param>
 public readonly record struct RingBufferPage(ulong Timestamp, int DataLength, bool MissedEvents, long? MissedCount, int Events, bool Corrupt);
 
+/// <summary>One data record found on a page, not yet an object: its timestamp, where its payload lies and its format.</summary>
+/// <param name="Timestamp">Trace-clock nanoseconds.</param>
+/// <param name="Data">The buffer holding the page.</param>
+/// <param name="Offset">Where the payload (from <c>common_type</c>) starts in <paramref name="Data"/>.</param>
+/// <param name="Length">Payload bytes.</param>
+/// <param name="Format">The event's format.</param>
+public readonly record struct RawRecord(ulong Timestamp, byte[] Data, int Offset, int Length, TraceEventFormat Format);
+
 /// <summary>
 /// Decodes binary ring-buffer pages (what <c>per_cpu/cpuN/trace_pipe_raw</c> returns, and what a trace-cmd file
 /// stores per CPU) into <see cref="FtraceEvent"/>s, using the layout from header_page/header_event and the events'
@@ -29,9 +37,12 @@ public sealed class RingBufferDecoder
     private readonly Func<int, TraceEventFormat?> _formatById;
     private readonly Func<int, string?>? _commandOf;
     private readonly ParseContext _ctx;
-    private readonly HashSet<int> _unknownIds = new();
+    private readonly HashSet<int> _unknownIds; // shared with forks (locked): an unknown id is warned about once
     private readonly Dictionary<int, string> _commCache = new();
     private readonly Dictionary<int, TraceEventFormat?> _formats = new();
+    private readonly List<RawRecord> _scratch = new();
+    private int _lastId = -1;
+    private TraceEventFormat? _lastFormat;
 
     /// <summary>Creates a decoder.</summary>
     /// <param name="layout">Page and event-header layout.</param>
@@ -44,6 +55,33 @@ public sealed class RingBufferDecoder
         _formatById = formatById;
         _commandOf = commandOf;
         _ctx = ctx;
+        _unknownIds = new();
+    }
+
+    private RingBufferDecoder(RingBufferDecoder parent, Func<int, string?>? commandOf, ParseContext ctx)
+    {
+        _layout = parent._layout;
+        _formatById = parent._formatById;
+        _commandOf = commandOf;
+        _ctx = ctx;
+        _unknownIds = parent._unknownIds;
+        CopySettingsFrom(parent);
+    }
+
+    /// <summary>
+    /// A decoder for another thread (one per CPU when CPUs decode in parallel): same layout, formats and settings,
+    /// its own caches; warnings go to <paramref name="ctx"/>, command names through <paramref name="commandOf"/>
+    /// (which must be safe to call from that thread).
+    /// </summary>
+    public RingBufferDecoder Fork(ParseContext ctx, Func<int, string?>? commandOf) => new(this, commandOf, ctx);
+
+    /// <summary>Takes the clock, filter and symbolizer settings of another decoder (a fork's parent).</summary>
+    public void CopySettingsFrom(RingBufferDecoder other)
+    {
+        ClockMapping = other.ClockMapping;
+        ClockName = other.ClockName;
+        OnlyIds = other.OnlyIds;
+        Symbolize = other.Symbolize;
     }
 
     /// <summary>Wall-clock mapping for <see cref="FtraceEvent.Time"/>, when known.</summary>
@@ -69,6 +107,29 @@ public sealed class RingBufferDecoder
     /// <param name="pageIndex">Used in warnings to say which page was bad.</param>
     public RingBufferPage DecodePage(ReadOnlySpan<byte> page, int cpu, List<FtraceEvent> output, long pageIndex = 0)
     {
+        var copy = page.ToArray(); // the events keep their bytes (fields are decoded when read)
+        return DecodePage(copy, 0, copy.Length, cpu, output, pageIndex);
+    }
+
+    /// <summary>Decodes the page at <paramref name="buffer"/>[<paramref name="offset"/>..+<paramref name="count"/>],
+    /// appending its events; the events refer to <paramref name="buffer"/> (do not reuse it) and decode their fields
+    /// from it when first read.</summary>
+    public RingBufferPage DecodePage(byte[] buffer, int offset, int count, int cpu, List<FtraceEvent> output, long pageIndex = 0)
+    {
+        _scratch.Clear();
+        var info = WalkPage(buffer, offset, count, cpu, _scratch, pageIndex);
+        foreach (ref readonly var r in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_scratch)) output.Add(Materialize(r, cpu));
+        _scratch.Clear();
+        return info;
+    }
+
+    /// <summary>
+    /// Walks one page's record headers and appends a compact <see cref="RawRecord"/> (timestamp, where the payload
+    /// is, its format) per data record of a known, selected event: no allocation per record.
+    /// </summary>
+    public RingBufferPage WalkPage(byte[] buffer, int offset, int count, int cpu, List<RawRecord> output, long pageIndex = 0)
+    {
+        var page = new ReadOnlySpan<byte>(buffer, offset, count);
         var l = _layout;
         if (page.Length < l.DataOffset)
         {
@@ -96,7 +157,7 @@ public sealed class RingBufferDecoder
         data = data[..(int)length];
 
         int typeLenMask = (1 << l.TypeLenBits) - 1;
-        int pos = 0, count = 0;
+        int pos = 0, events = 0;
         while (pos + 4 <= data.Length)
         {
             uint header = BinaryPrimitives.ReadUInt32LittleEndian(data[pos..]);
@@ -143,11 +204,14 @@ public sealed class RingBufferDecoder
                 break;
             }
             ts += delta;
-            var ev = DecodeRecord(data.Slice(payloadStart, payloadLength), ts, cpu);
-            if (ev is not null) { output.Add(ev); count++; }
+            if (payloadLength >= 8 && Resolve(BinaryPrimitives.ReadUInt16LittleEndian(data[payloadStart..])) is { } fmt)
+            {
+                output.Add(new RawRecord(ts, buffer, offset + l.DataOffset + payloadStart, payloadLength, fmt));
+                events++;
+            }
             pos += total;
         }
-        return new RingBufferPage(ts, (int)length, missed, missedCount, count, corrupt);
+        return new RingBufferPage(ts, (int)length, missed, missedCount, events, corrupt);
     }
 
     private bool Bad(int cpu, long pageIndex, int pos, string what)
@@ -156,48 +220,72 @@ public sealed class RingBufferDecoder
         return true;
     }
 
-    /// <summary>Decodes one record's payload (starting at <c>common_type</c>) with its format; null when the id is unknown or filtered out.</summary>
-    public FtraceEvent? DecodeRecord(ReadOnlySpan<byte> rec, ulong ts, int cpu)
+    /// <summary>The format of an event id when it is known and selected (<see cref="OnlyIds"/>); warns once about unknown ids.</summary>
+    private TraceEventFormat? Resolve(int id)
     {
-        if (rec.Length < 8) return null;
-        int id = BinaryPrimitives.ReadUInt16LittleEndian(rec);
+        if (id == _lastId) return _lastFormat;
         if (OnlyIds is not null && !OnlyIds.Contains(id)) return null;
         if (!_formats.TryGetValue(id, out var fmt)) _formats[id] = fmt = _formatById(id);
         if (fmt is null)
         {
-            if (_unknownIds.Add(id)) _ctx.Warn(0, $"event id {id} has no format; its records are skipped");
+            bool first;
+            lock (_unknownIds) first = _unknownIds.Add(id);
+            if (first) _ctx.Warn(0, $"event id {id} has no format; its records are skipped");
             return null;
         }
-        byte flags = rec[2];
+        if (OnlyIds is null) { _lastId = id; _lastFormat = fmt; } // the filter may change between pages
+        return fmt;
+    }
+
+    /// <summary>Decodes one record's payload (starting at <c>common_type</c>) with its format; null when the id is unknown or filtered out.</summary>
+    public FtraceEvent? DecodeRecord(ReadOnlySpan<byte> rec, ulong ts, int cpu)
+    {
+        if (rec.Length < 8) return null;
+        if (Resolve(BinaryPrimitives.ReadUInt16LittleEndian(rec)) is not { } fmt) return null;
+        var copy = rec.ToArray();
+        return Materialize(new RawRecord(ts, copy, 0, copy.Length, fmt), cpu);
+    }
+
+    /// <summary>The event of a walked record: header fields now, its own fields when first read.</summary>
+    public FtraceEvent Materialize(in RawRecord r, int cpu)
+    {
+        var rec = new ReadOnlySpan<byte>(r.Data, r.Offset, r.Length);
         byte preempt = rec[3];
         int pid = BinaryPrimitives.ReadInt32LittleEndian(rec[4..]);
-        var fields = new OrderedDictionary<string, object?>(fmt.Fields.Count);
-        foreach (var f in fmt.Fields)
-        {
-            if (f.IsCommon) continue;
-            fields[f.Name] = DecodeField(rec, f, _layout.LongSize);
-        }
-        if (Symbolize is not null && fmt.System == "ftrace" && fields.TryGetValue("ip", out var ipv) && ipv is ulong ip)
-        {
-            fields["function"] = Symbolize(ip);
-            if (fields.TryGetValue("parent_ip", out var pv) && pv is ulong parent) fields["parent"] = Symbolize(parent);
-        }
+        var fmt = r.Format;
         return new FtraceEvent
         {
-            TimestampNanoseconds = ts,
-            Time = ClockMapping?.ToTime(ts),
+            TimestampNanoseconds = r.Timestamp,
+            ClockMapping = ClockMapping,
             Clock = ClockName,
             Cpu = cpu,
             ProcessId = pid,
             Command = CommandOf(pid),
             System = fmt.System,
             Event = fmt.Name,
-            RawFlags = flags,
+            RawFlags = rec[2],
             PreemptDepth = preempt & 0x0F,
             MigrateDisable = preempt >> 4,
-            Fields = fields,
-            Length = rec.Length,
+            Length = r.Length,
+            Raw = new FtraceEvent.RawFields(r.Data, r.Offset, fmt, _layout.LongSize, fmt.System == "ftrace" ? Symbolize : null),
         };
+    }
+
+    /// <summary>The event's own fields (not the <c>common_</c> ones) of a record, in format order.</summary>
+    public static OrderedDictionary<string, object?> DecodeFields(ReadOnlySpan<byte> rec, TraceEventFormat fmt, int longSize, Func<ulong, string?>? symbolize)
+    {
+        var fields = new OrderedDictionary<string, object?>(fmt.Fields.Count);
+        foreach (var f in fmt.Fields)
+        {
+            if (f.IsCommon) continue;
+            fields[f.Name] = DecodeField(rec, f, longSize);
+        }
+        if (symbolize is not null && fields.TryGetValue("ip", out var ipv) && ipv is ulong ip)
+        {
+            fields["function"] = symbolize(ip);
+            if (fields.TryGetValue("parent_ip", out var pv) && pv is ulong parent) fields["parent"] = symbolize(parent);
+        }
+        return fields;
     }
 
     private string? CommandOf(int pid)

@@ -65,49 +65,96 @@ public sealed class TraceDatFile
         foreach (var buffer in _buffers)
         {
             decoder.ClockName = buffer.Clock;
-            var perCpu = new List<FtraceEvent>();
-            foreach (var (cpu, offset, size) in buffer.Cpus)
+            int n = buffer.Cpus.Count;
+            // The stream is read in order here; decompressing and walking the pages runs per CPU in parallel.
+            var sources = new CpuSource?[n];
+            for (int i = 0; i < n; i++)
             {
-                byte[]? data;
-                try { data = CpuData(offset, size); }
+                var (cpu, offset, size) = buffer.Cpus[i];
+                try { sources[i] = ReadCpuSource(offset, size); }
                 catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or OverflowException or InvalidDataException)
                 {
                     _ctx.Warn(0, $"buffer '{buffer.Name}' cpu{cpu}: data at {offset} is cut short ({e.Message})");
-                    continue;
                 }
-                if (data is null) continue;
+            }
+            var runs = new List<RawRecord>[n];
+            var ctxs = new ParseContext[n];
+            var decoders = new RingBufferDecoder[n];
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+            {
+                ctxs[i] = new ParseContext(_ctx.Source);
+                decoders[i] = decoder.Fork(ctxs[i], pid => _cmdlines.GetValueOrDefault(pid));
+                runs[i] = new List<RawRecord>();
+                if (sources[i] is not { } src) return;
+                var data = Inflate(src, ctxs[i]);
                 long page = 0;
                 for (int pos = 0; pos < data.Length; pos += PageSize)
-                    decoder.DecodePage(data.AsSpan(pos, Math.Min(PageSize, data.Length - pos)), cpu, perCpu, page++);
-            }
-            perCpu.Sort((a, b) => a.TimestampNanoseconds.CompareTo(b.TimestampNanoseconds));
-            foreach (var e in perCpu) yield return e;
+                    decoders[i].WalkPage(data, pos, Math.Min(PageSize, data.Length - pos), buffer.Cpus[i].Cpu, runs[i], page++);
+                TimeOrder.EnsureSorted(runs[i], static r => r.Timestamp);
+            });
+            foreach (var c in ctxs) _ctx.Append(c);
+            foreach (var (run, rec) in TimeOrder.Merge(runs, static r => r.Timestamp))
+                yield return decoders[run].Materialize(rec, buffer.Cpus[run].Cpu);
         }
     }
 
-    private byte[]? CpuData(long offset, long size)
+    /// <summary>A CPU's data as the file stores it: the plain pages, or compressed chunks (compressed bytes, plain size).</summary>
+    private sealed record CpuSource(long Offset, byte[]? Plain, List<(byte[] Raw, int Size)>? Chunks);
+
+    private CpuSource? ReadCpuSource(long offset, long size)
     {
-        if (size <= 0) return Array.Empty<byte>();
-        if (offset < 0 || offset + size > _stream.Length)
+        if (size <= 0) return new CpuSource(offset, Array.Empty<byte>(), null);
+        if (offset < 0 || size > _stream.Length - offset) // not offset + size: two huge values wrap past long
         {
             _ctx.Warn(0, $"CPU data at {offset}+{size} lies beyond the end of the file ({_stream.Length} bytes)");
             size = Math.Max(0, _stream.Length - offset);
             if (size == 0) return null;
         }
         _stream.Position = offset;
-        if (Compression == "none" || Version < 7) return ReadExactly((int)size);
+        if (Compression == "none" || Version < 7) return new CpuSource(offset, ReadExactly((int)size), null);
         // Compressed trace data: a chunk count, then (compressed size, uncompressed size, data) per chunk.
         uint chunks = U32();
-        var ms = new MemoryStream();
+        var list = new List<(byte[], int)>();
         for (uint i = 0; i < chunks; i++)
         {
             uint csize = U32(), usize = U32();
-            var raw = ReadExactly((int)csize);
-            var plain = Decompress(raw, (int)usize);
-            if (plain is null) { _ctx.Warn(0, $"chunk {i} of CPU data at {offset} did not decompress"); break; }
-            ms.Write(plain);
+            if (usize > MaxChunk) { _ctx.Warn(0, $"chunk {i} of CPU data at {offset} claims {usize} bytes; the rest is skipped"); break; }
+            list.Add((ReadExactly((int)csize), (int)usize));
         }
-        return ms.ToArray();
+        return new CpuSource(offset, null, list);
+    }
+
+    private const int MaxChunk = 1 << 28;
+
+    /// <summary>The plain pages of a CPU (thread-safe: decompresses into one buffer, warns into <paramref name="ctx"/>).</summary>
+    private byte[] Inflate(CpuSource src, ParseContext ctx)
+    {
+        if (src.Plain is not null) return src.Plain;
+        long total = 0;
+        foreach (var c in src.Chunks!) total += c.Size;
+        if (total > Array.MaxLength) { ctx.Warn(0, $"CPU data at {src.Offset} claims {total} bytes uncompressed"); return Array.Empty<byte>(); }
+        var dst = new byte[total];
+        int pos = 0;
+        for (int i = 0; i < src.Chunks!.Count; i++)
+        {
+            var (raw, size) = src.Chunks[i];
+            int n = Compression switch
+            {
+                "zstd" => LibZstd.TryDecompress(raw, dst.AsSpan(pos, size)),
+                "zlib" => ZlibDecompress(raw) is { } plain ? Copy(plain, dst.AsSpan(pos, size)) : -1,
+                _ => -1,
+            };
+            if (n < 0) { ctx.Warn(0, $"chunk {i} of CPU data at {src.Offset} did not decompress"); break; }
+            pos += n;
+        }
+        return pos == dst.Length ? dst : dst[..pos];
+    }
+
+    private static int Copy(byte[] from, Span<byte> to)
+    {
+        int n = Math.Min(from.Length, to.Length);
+        from.AsSpan(0, n).CopyTo(to);
+        return n;
     }
 
     private byte[]? Decompress(byte[] raw, int size) => Compression switch
@@ -175,7 +222,7 @@ public sealed class TraceDatFile
         _buffers.Add(ReadV6Buffer("", cpus));
         foreach (var (name, off) in instanceOffsets)
         {
-            if (off <= 0 || off + 10 > _stream.Length) { _ctx.Warn(0, $"buffer '{name}' points outside the file"); continue; }
+            if (off <= 0 || off > _stream.Length - 10) { _ctx.Warn(0, $"buffer '{name}' points outside the file"); continue; }
             _stream.Position = off;
             if (!Encoding.ASCII.GetString(ReadExactly(10)).StartsWith("flyrecord")) { _ctx.Warn(0, $"buffer '{name}' has no flyrecord data"); continue; }
             _buffers.Add(ReadV6Buffer(name, cpus));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading.Channels;
+using KernelDebug.Core.Bpf.Engine;
 using KernelDebug.Core.Bpf.Tools;
 using KernelDebug.Core.Errors;
 using KernelDebug.PowerShell.Infrastructure;
@@ -8,26 +9,21 @@ using KernelDebug.PowerShell.Infrastructure;
 namespace KernelDebug.PowerShell.Bpf;
 
 /// <summary>
-/// Base of the BPF measuring cmdlets (Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak): -Duration, -Interval, -Top,
-/// -NoProgramStatistics, the measuring loop on a background thread with progress, Ctrl+C in a console that still
-/// writes what was measured, and the meter disposed on every path.
+/// Base of the BPF measuring cmdlets: the sampling parameters (<see cref="SamplingCmdlet"/>), -Cgroup, -Top,
+/// -NoProgramStatistics; the measurement runs on a background thread by Core's <see cref="BpfRunner"/>, with progress,
+/// Ctrl+C in a console that still writes what was measured, and the meter disposed on every path.
 /// Not generic, so the help generator finds the parameters' docs under this type's name.
 /// </summary>
-public abstract class BpfMeasureCmdlet : KernelCmdlet
+public abstract class BpfMeasureCmdlet : SamplingCmdlet
 {
     private readonly Stopwatch _sinceInvocation = Stopwatch.StartNew();
 
     /// <summary>
-    /// <para type="description">How long to measure. Without it, measuring runs until Ctrl+C (in an interactive console the result is still written).</para>
+    /// <para type="description">Only tasks in this cgroup or below it: a directory of a cgroup v2 or v1 file system (e.g. /sys/fs/cgroup/system.slice/docker.service), or a path relative to the v2 mount. Filtered in the kernel.</para>
     /// </summary>
     [Parameter]
-    public TimeSpan? Duration { get; set; }
-
-    /// <summary>
-    /// <para type="description">Writes a result for every interval of this length; nothing is lost between intervals.</para>
-    /// </summary>
-    [Parameter]
-    public TimeSpan? Interval { get; set; }
+    [ArgumentCompleter(typeof(CgroupPathCompleter))]
+    public string? Cgroup { get; set; }
 
     /// <summary>
     /// <para type="description">Writes only the first N records of each interval (records come sorted, largest first).</para>
@@ -37,7 +33,7 @@ public abstract class BpfMeasureCmdlet : KernelCmdlet
     public int Top { get; set; }
 
     /// <summary>
-    /// <para type="description">Leaves kernel BPF statistics off: saves two clock reads per program run (for every BPF program on the machine while they are on), but OverheadPerEvent is then empty.</para>
+    /// <para type="description">Leaves kernel BPF statistics off: saves two clock reads per program run (for every BPF program on the machine while they are on, sampled 100 ms of every second), but OverheadPerEvent is then empty.</para>
     /// </summary>
     [Parameter]
     public SwitchParameter NoProgramStatistics { get; set; }
@@ -54,15 +50,20 @@ public abstract class BpfMeasureCmdlet : KernelCmdlet
     /// <summary>Filters/orders one interval's records before -Top (default: as the meter returned them).</summary>
     protected virtual IEnumerable<object> Shape(IEnumerable<object> records) => records;
 
+    /// <summary>The task filter of -Cgroup plus the given process and thread ids.</summary>
+    protected BpfTaskFilter Filter(IEnumerable<int>? processIds = null, IEnumerable<int>? threadIds = null) => new()
+    {
+        ProcessIds = processIds?.Distinct().ToArray() ?? [],
+        ThreadIds = threadIds?.Distinct().ToArray() ?? [],
+        Cgroup = Cgroup,
+    };
+
     /// <inheritdoc />
     protected override void End()
     {
-        if (Duration is { } d && d <= TimeSpan.Zero)
-            throw new KernelDebugException("InvalidDuration", KernelErrorCategory.InvalidArgument, "-Duration must be positive.", null, d);
-        if (Interval is { } i && i < TimeSpan.FromMilliseconds(10))
-            throw new KernelDebugException("InvalidInterval", KernelErrorCategory.InvalidArgument, "-Interval must be at least 10 ms.", null, i);
+        var plan = Sampling;
         Validate();
-        bool consoleStop = Duration is null && CanReadCtrlC();
+        bool consoleStop = plan.Duration is null && CanReadCtrlC();
         bool savedTreat = false;
         if (consoleStop)
         {
@@ -71,7 +72,7 @@ public abstract class BpfMeasureCmdlet : KernelCmdlet
         }
         try
         {
-            Pump((writer, token) => Task.Run(() => Measure(writer, consoleStop, token), token));
+            Pump((writer, token) => Task.Run(() => Measure(plan, writer, consoleStop, token), token));
         }
         finally
         {
@@ -85,7 +86,7 @@ public abstract class BpfMeasureCmdlet : KernelCmdlet
         catch (Exception e) when (e is IOException or InvalidOperationException) { return false; }
     }
 
-    private void Measure(ChannelWriter<object> writer, bool consoleStop, CancellationToken token)
+    private void Measure(Core.Sampling.SamplingPlan plan, ChannelWriter<object> writer, bool consoleStop, CancellationToken token)
     {
         void Verbose(string text) => writer.TryWrite(new VerboseMessage(text));
         void Emit(IEnumerable<object> records)
@@ -99,37 +100,23 @@ public abstract class BpfMeasureCmdlet : KernelCmdlet
         Verbose($"Attached with {meter.AttachMethod} {_sinceInvocation.Elapsed.TotalMilliseconds:F1} ms after invocation " +
                 $"(open {meter.Session.OpenMilliseconds:F1} ms, load {meter.Session.LoadMilliseconds:F1} ms, attach {meter.Session.AttachMilliseconds:F1} ms); " +
                 $"programs {string.Join(", ", meter.Session.ProgramIds)}.");
-        var clock = Stopwatch.StartNew();
-        var nextInterval = Interval;
         var progress = new ProgressRecord(0x5158, Activity, "Attached") { RecordType = ProgressRecordType.Processing };
-        TimeSpan? lastProgress = null;
-        while (!token.IsCancellationRequested)
-        {
-            var now = clock.Elapsed;
-            if (Duration is { } d && now >= d) break;
-            if (consoleStop && CtrlCPressed()) { Verbose("Ctrl+C: stopping and writing what was measured."); break; }
-            if (nextInterval is { } n && now >= n)
+        BpfRunner.Run(meter, plan, Emit, token,
+            stopRequested: consoleStop ? () =>
             {
-                Emit(meter.CollectInterval());
-                nextInterval = n + Interval!.Value;
-            }
-            if (lastProgress is null || now - lastProgress.Value >= TimeSpan.FromMilliseconds(250))
+                if (!CtrlCPressed()) return false;
+                Verbose("Ctrl+C: stopping and writing what was measured.");
+                return true;
+            } : null,
+            progress: now =>
             {
-                lastProgress = now;
-                progress.StatusDescription = Duration is { } total
+                progress.StatusDescription = plan.Duration is { } total
                     ? $"{now:hh\\:mm\\:ss} of {total:hh\\:mm\\:ss} ({meter.AttachMethod})"
                     : $"{now:hh\\:mm\\:ss} ({meter.AttachMethod}); press Ctrl+C to stop";
-                progress.PercentComplete = Duration is { } t2 ? (int)Math.Min(100, now.TotalMilliseconds * 100 / t2.TotalMilliseconds) : -1;
+                progress.PercentComplete = plan.Duration is { } t2 ? (int)Math.Min(100, now.TotalMilliseconds * 100 / t2.TotalMilliseconds) : -1;
                 writer.TryWrite(progress);
-            }
-            var wait = TimeSpan.FromMilliseconds(50);
-            if (Duration is { } d2 && d2 - now < wait) wait = d2 - now;
-            if (nextInterval is { } n2 && n2 - now < wait) wait = n2 - now;
-            if (wait > TimeSpan.Zero) token.WaitHandle.WaitOne(wait);
-        }
-        var final = meter.Finish();
+            });
         writer.TryWrite(new ProgressRecord(0x5158, Activity, "Done") { RecordType = ProgressRecordType.Completed });
-        if (!token.IsCancellationRequested) Emit(final);
     }
 
     private static bool CtrlCPressed()
@@ -144,5 +131,25 @@ public abstract class BpfMeasureCmdlet : KernelCmdlet
         }
         catch (InvalidOperationException) { }
         return false;
+    }
+}
+
+/// <summary>Completes -Cgroup with the cgroup directories below what was typed (v2 mount when relative).</summary>
+public sealed class CgroupPathCompleter : IArgumentCompleter
+{
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters)
+    {
+        string word = wordToComplete.Trim('\'', '"');
+        string baseDir = word.StartsWith('/') ? word : "/sys/fs/cgroup/" + word;
+        string dir = Directory.Exists(baseDir) && (word.Length == 0 || word.EndsWith('/')) ? baseDir : Path.GetDirectoryName(baseDir) ?? "/";
+        string prefix = Path.GetFileName(baseDir.TrimEnd('/'));
+        if (Directory.Exists(baseDir) && (word.Length == 0 || word.EndsWith('/'))) prefix = "";
+        IEnumerable<string> dirs;
+        try { dirs = Directory.EnumerateDirectories(dir).Where(d => Path.GetFileName(d).StartsWith(prefix, StringComparison.Ordinal)).Order().Take(200).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { yield break; }
+        foreach (var d in dirs)
+            yield return new CompletionResult(d.Contains(' ') ? $"'{d}'" : d, d, CompletionResultType.ParameterValue, d);
     }
 }

@@ -65,6 +65,7 @@ public sealed class MeasureBlockIoLatencyCommand : BpfMeasureCmdlet
         BlockIoLatencyMeter.Start(KernelRoot.Live, new BlockIoLatencyOptions
         {
             Disks = _disks.Distinct().ToArray(),
+            Filter = Filter(),
             ByDisk = ByDisk,
             ByOperation = ByOperation,
             Queued = Queued,

@@ -84,6 +84,7 @@ public sealed class MeasureKernelCpuProfileCommand : BpfMeasureCmdlet
             Frequency = Frequency,
             Cpus = Cpu ?? [],
             ProcessIds = _pids.Distinct().ToArray(),
+            Cgroup = Cgroup,
             KernelOnly = KernelOnly,
             IncludeIdle = IncludeIdle,
         }, verbose);

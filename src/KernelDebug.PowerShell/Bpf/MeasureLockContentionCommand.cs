@@ -73,6 +73,7 @@ public sealed class MeasureLockContentionCommand : BpfMeasureCmdlet
         LockContentionMeter.Start(KernelRoot.Live, new LockContentionOptions
         {
             ProcessIds = _pids.Distinct().ToArray(),
+            Cgroup = Cgroup,
             ByCaller = ByCaller,
             ByProcess = ByProcess,
             MinimumWait = MinimumWait,

@@ -130,6 +130,7 @@ public sealed class MeasureSyscallLatencyCommand : BpfMeasureCmdlet
         return new SyscallLatencyOptions
         {
             ProcessIds = _pids.Distinct().ToArray(),
+            Cgroup = Cgroup,
             SyscallIds = ids,
             CommandFilter = commFilter,
             ByProcess = ByProcess,

@@ -105,6 +105,7 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
         {
             Allocators = Allocator.Aggregate(KernelAllocator.None, (a, b) => a | b),
             ProcessIds = _pids.Distinct().ToArray(),
+            Cgroup = Cgroup,
             MaxTracked = MaxTracked,
             MaxStacks = MaxStacks,
             MinimumAge = MinimumAge,

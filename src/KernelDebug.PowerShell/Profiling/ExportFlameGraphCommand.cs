@@ -56,6 +56,12 @@ public sealed class ExportFlameGraphCommand : KernelCmdlet
     [ValidateRange(200, 20000)]
     public int Width { get; set; } = 1200;
 
+    /// <summary>
+    /// <para type="description">Colours: Hot (warm, for CPU samples; default) or OffCpu (blues, for time blocked, e.g. from Measure-OffCpuTime, whose counts are microseconds).</para>
+    /// </summary>
+    [Parameter]
+    public FlameGraphPalette Palette { get; set; }
+
     /// <inheritdoc />
     protected override void Process()
     {
@@ -88,7 +94,7 @@ public sealed class ExportFlameGraphCommand : KernelCmdlet
         string file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         if (!ShouldProcess(file, "Write flame graph")) return;
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
-        File.WriteAllText(file, FlameGraphWriter.Render(FoldedStackParser.Merge(_stacks), Title, Width));
+        File.WriteAllText(file, FlameGraphWriter.Render(FoldedStackParser.Merge(_stacks), Title, Width, Palette == FlameGraphPalette.OffCpu ? "us" : "samples", Palette));
         WriteObject(new FileInfo(file));
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Tracing;
@@ -138,39 +137,17 @@ public sealed class TraceKernelEventCommand : FtraceCmdlet
     private void TraceScriptBlock(FtraceSession session, ParseContext ctx)
     {
         using var reader = session.OpenReader(ctx);
-        var collected = new ConcurrentQueue<FtraceReader.RawPage>();
-        using var stop = new CancellationTokenSource();
-        // Copy pages out of the kernel while the script runs (cheap, so the ring buffer does not overflow);
-        // decode afterwards. The pipeline thread runs the script.
-        var drain = Task.Run(async () =>
-        {
-            var batch = new List<FtraceReader.RawPage>();
-            while (!stop.IsCancellationRequested && !StopToken.IsCancellationRequested)
-            {
-                batch.Clear();
-                if (reader.ReadRawPages(batch, 64) == 0) { try { await Task.Delay(10, stop.Token); } catch (OperationCanceledException) { } }
-                foreach (var p in batch) collected.Enqueue(p);
-            }
-        });
-        try { ScriptBlock!.Invoke(); }
-        finally
-        {
-            session.Stop();
-            stop.Cancel();
-            drain.Wait();
-        }
-        var pages = collected.ToList();
-        while (reader.ReadRawPages(pages) > 0) { }
-        var events = new List<FtraceEvent>();
-        reader.Decode(pages, events);
+        var result = FtraceRunCapture.Run(session, reader, () => ScriptBlock!.Invoke(), FtraceRunCapture.DefaultMaxPages, StopToken);
         WriteIssues(ctx);
         long n = 0;
-        foreach (var e in events)
+        foreach (var e in result.Events)
         {
             if (Count is long c && n++ >= c) break;
             WriteObject(e);
         }
-        if (reader.TotalLost > 0) WriteWarning($"The kernel lost {reader.TotalLost} event(s); trace with a larger -BufferSize.");
+        if (result.KernelLost > 0) WriteWarning($"The kernel lost {result.KernelLost} event(s); trace with a larger -BufferSize.");
+        if (result.DroppedPages > 0)
+            WriteWarning($"Dropped {result.DroppedPages} page(s) ({result.DroppedBytes} bytes) of events: a -ScriptBlock capture keeps at most {FtraceRunCapture.DefaultMaxPages} pages; trace a shorter script block, narrow -Event/-Filter, or stream with -Duration.");
     }
 
     /// <inheritdoc />

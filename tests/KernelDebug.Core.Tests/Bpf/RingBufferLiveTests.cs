@@ -14,7 +14,7 @@ public partial class RingBufferLiveTests
 
     private static BpfSession Load()
     {
-        var s = BpfSession.Open(BpfSession.ReadEmbeddedObject("selftest"), "kd_selftest");
+        var s = BpfSession.Open(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "bpf", "selftest.bpf.o")), "kd_selftest");
         s.SetGlobal("targ_tgid", (uint)Environment.ProcessId);
         s.Load();
         s.Attach();

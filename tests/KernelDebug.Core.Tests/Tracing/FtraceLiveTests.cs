@@ -195,4 +195,34 @@ public sealed class FtraceLiveTests : IDisposable
         Assert.Contains("lockdown", why.Message);
         Assert.Empty(TraceFsState.InstancesOf(Environment.ProcessId, _fs.Path));
     }
+
+    [Fact]
+    public void RunCapture_ReturnsWhatHappenedWhileTheActionRan_AndStopsTracing()
+    {
+        using var s = Start(new FtraceCaptureOptions { Events = ["raw_syscalls:sys_enter", "sched:sched_process_exec"] });
+        using var r = s.OpenReader(new ParseContext("live"));
+        int pid = 0;
+        var result = FtraceRunCapture.Run(s, r, () => pid = RunTrue());
+        Assert.Equal("0", File.ReadAllText(s.PathOf("tracing_on")).Trim());
+        Assert.Equal(0, result.DroppedPages);
+        var exec = Assert.Single(result.Events, e => e.Event == "sched_process_exec" && e.ProcessId == pid);
+        Assert.Equal("/usr/bin/true", exec.Fields["filename"]);
+        Assert.Contains(result.Events, e => e.Event == "sys_enter" && e.ProcessId == pid && (long)e.Fields["id"]! == 231);
+        for (int i = 1; i < result.Events.Count; i++)
+            Assert.True(result.Events[i].TimestampNanoseconds >= result.Events[i - 1].TimestampNanoseconds, $"event {i} is out of time order");
+    }
+
+    [Fact]
+    public void RunCapture_IsBounded_AndCountsThePagesItDropped()
+    {
+        using var s = Start(new FtraceCaptureOptions { Events = ["raw_syscalls:sys_enter"], BufferSize = 4 * 1024 * 1024 });
+        using var r = s.OpenReader(new ParseContext("live"));
+        // ~20,000 syscalls of this process fill far more than two pages.
+        var result = FtraceRunCapture.Run(s, r, () => { for (int i = 0; i < 20_000; i++) File.Exists("/nonexistent/kd-bound-test"); }, maxPages: 2);
+        Assert.True(result.DroppedPages > 0, "nothing was dropped although only two pages may be kept");
+        Assert.True(result.DroppedBytes >= result.DroppedPages * 16);
+        // Two pages of 16-byte sys_enter records (4 + 64 bytes each, in practice) hold at most a few hundred events.
+        Assert.InRange(result.Events.Count, 1, 2 * 4096 / 16);
+        Assert.Equal("0", File.ReadAllText(s.PathOf("tracing_on")).Trim());
+    }
 }

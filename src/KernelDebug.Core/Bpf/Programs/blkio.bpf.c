@@ -6,6 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "kd_filter.bpf.h"
 #include "kd_hist.bpf.h"
 #include "blkio.h"
 
@@ -53,7 +54,6 @@ struct {
 	__type(value, __u64);
 } kd_bio_stats SEC(".maps");
 
-static const struct kd_hist zero_hist = {};
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -97,7 +97,7 @@ static __always_inline void account(struct request *rq, __u32 dev, __u32 phase, 
 
 	struct kd_hist *h = bpf_map_lookup_elem(&kd_bio_hist, &key);
 	if (!h) {
-		bpf_map_update_elem(&kd_bio_hist, &key, &zero_hist, BPF_NOEXIST);
+		bpf_map_update_elem(&kd_bio_hist, &key, &kd_zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&kd_bio_hist, &key);
 		if (!h)
 			return;
@@ -114,7 +114,7 @@ static __always_inline void account(struct request *rq, __u32 dev, __u32 phase, 
 
 static __always_inline int on_insert(struct request *rq)
 {
-	if (!targ_queued || !wanted(disk_dev(rq)))
+	if (!targ_queued || !wanted(disk_dev(rq)) || !kd_wanted_current())
 		return 0;
 	__u64 k = (__u64)rq;
 	struct bio_start s = { .insert_ts = bpf_ktime_get_ns() };
@@ -125,7 +125,8 @@ static __always_inline int on_insert(struct request *rq)
 static __always_inline int on_issue(struct request *rq)
 {
 	__u32 dev = disk_dev(rq);
-	if (!wanted(dev))
+	/* -ProcessId/-Cgroup: the task issuing the request (often a kworker or the flusher for buffered writes). */
+	if (!wanted(dev) || !kd_wanted_current())
 		return 0;
 	__u64 k = (__u64)rq, now = bpf_ktime_get_ns();
 	struct bio_start *s = bpf_map_lookup_elem(&kd_bio_start, &k);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // Shared by every KernelDebug BPF program: the log-linear histogram the C# Histogram type reads.
-// Layout contract with src/KernelDebug.Core/Bpf/Histogram.cs (HistogramLayout): change both together.
+// Layout contract with src/KernelDebug.Core/Bpf/Histogram.cs (SlotCount) and Engine/BpfAbi.cs (KdHistHeader): change both together.
 #ifndef KD_HIST_BPF_H
 #define KD_HIST_BPF_H
 
@@ -61,5 +61,21 @@ static __always_inline void kd_hist_add(struct kd_hist *h, __u64 v, int failed)
 	if (slot < KD_HIST_SLOTS)
 		h->slots[slot]++;
 }
+
+static const struct kd_hist kd_zero_hist = {};
+
+// Adds v to the per-CPU histogram at key (created zeroed on first use); returns 0 when the table is full.
+#define KD_HIST_UPDATE(map, key, v, failed)                                                         \
+	({                                                                                          \
+		struct kd_hist *__h = bpf_map_lookup_elem(&map, key);                               \
+		if (!__h) {                                                                         \
+			bpf_map_update_elem(&map, key, &kd_zero_hist, BPF_NOEXIST);                 \
+			__h = bpf_map_lookup_elem(&map, key);                                       \
+		}                                                                                   \
+		if (__h)                                                                            \
+			kd_hist_add(__h, v, failed);                                                \
+		__h != 0;                                                                           \
+	})
+
 
 #endif

@@ -5,11 +5,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "kd_filter.bpf.h"
 #include "kd_hist.bpf.h"
 #include "lockcont.h"
 
-const volatile __u32 targ_ntgids = 0;
-const volatile __u32 targ_tgids[LK_MAX_TGIDS] = {};
 const volatile __u8 targ_by_caller = 0;
 const volatile __u8 targ_by_process = 0;
 const volatile __u64 targ_min_ns = 0;      /* waits shorter than this are not counted */
@@ -50,7 +49,6 @@ struct {
 	__type(value, __u64);
 } kd_lk_stats SEC(".maps");
 
-static const struct kd_hist zero_hist = {};
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -59,24 +57,11 @@ static __always_inline void stat_inc(__u32 idx)
 		(*v)++;
 }
 
-static __always_inline int wanted(__u32 tgid)
-{
-	if (!targ_ntgids)
-		return 1;
-	for (int i = 0; i < LK_MAX_TGIDS; i++) {
-		if (i >= targ_ntgids)
-			break;
-		if (targ_tgids[i] == tgid)
-			return 1;
-	}
-	return 0;
-}
-
 static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	if (!wanted(pid_tgid >> 32))
+	if (!kd_wanted_current())
 		return 0;
 	struct lk_wait *w = bpf_map_lookup_elem(&kd_lk_wait, &tid);
 	/* A mutex or rwsem may report begin twice for one wait (optimistic spin, then sleep): keep the first time. */
@@ -101,7 +86,7 @@ static __always_inline int on_end(__u64 lock, int ret)
 	__u32 tid = (__u32)pid_tgid;
 	struct lk_wait *w = bpf_map_lookup_elem(&kd_lk_wait, &tid);
 	if (!w) {
-		if (wanted(pid_tgid >> 32))
+		if (kd_wanted_current())
 			stat_inc(LK_STAT_MISSED_BEGIN);
 		return 0;
 	}
@@ -126,7 +111,7 @@ static __always_inline int on_end(__u64 lock, int ret)
 
 	struct kd_hist *h = bpf_map_lookup_elem(&kd_lk_hist, &key);
 	if (!h) {
-		bpf_map_update_elem(&kd_lk_hist, &key, &zero_hist, BPF_NOEXIST);
+		bpf_map_update_elem(&kd_lk_hist, &key, &kd_zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&kd_lk_hist, &key);
 		if (!h)
 			return 0;

@@ -6,11 +6,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "kd_filter.bpf.h"
 #include "kd_stack.bpf.h"
 #include "memleak.h"
 
-const volatile __u32 targ_ntgids = 0;
-const volatile __u32 targ_tgids[ML_MAX_TGIDS] = {};
 const volatile __u32 targ_page_shift = 12;
 const volatile __u8 targ_stacks = 1;
 
@@ -40,25 +39,12 @@ static __always_inline void state_add(__u32 idx, __s64 delta)
 		__sync_fetch_and_add(v, delta);
 }
 
-static __always_inline int wanted(__u32 tgid)
-{
-	if (!targ_ntgids)
-		return 1;
-	for (int i = 0; i < ML_MAX_TGIDS; i++) {
-		if (i >= targ_ntgids)
-			break;
-		if (targ_tgids[i] == tgid)
-			return 1;
-	}
-	return 0;
-}
-
 static __always_inline int on_alloc(void *ctx, __u64 ptr, __u64 size, __u64 call_site, __u32 kind)
 {
 	if (!ptr)
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!wanted(pid_tgid >> 32))
+	if (!kd_wanted_current())
 		return 0;
 	struct ml_alloc a = {};
 	a.size = size;

@@ -4,10 +4,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "kd_filter.bpf.h"
 #include "profile.h"
 
-const volatile __u32 targ_ntgids = 0;
-const volatile __u32 targ_tgids[PF_MAX_TGIDS] = {};
 const volatile __u8 targ_kernel_only = 0;
 const volatile __u8 targ_include_idle = 0;
 
@@ -39,19 +38,8 @@ int kd_pf_sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = pid_tgid >> 32;
 	if (!targ_include_idle && (__u32)pid_tgid == 0)
 		return 0;
-	if (targ_ntgids) {
-		int hit = 0;
-		for (int i = 0; i < PF_MAX_TGIDS; i++) {
-			if (i >= targ_ntgids)
-				break;
-			if (targ_tgids[i] == tgid) {
-				hit = 1;
-				break;
-			}
-		}
-		if (!hit)
-			return 0;
-	}
+	if (!kd_wanted_current())
+		return 0;
 	__u32 zero = 0;
 	__u32 *gen = bpf_map_lookup_elem(&kd_pf_ctl, &zero);
 	struct pf_key key = {};

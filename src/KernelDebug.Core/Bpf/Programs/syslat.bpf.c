@@ -6,11 +6,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "kd_hist.bpf.h"
+#include "kd_filter.bpf.h"
 #include "syslat.h"
 
 /* Filters, set from user space between open and load (.rodata). */
-const volatile __u32 targ_ntgids = 0;
-const volatile __u32 targ_tgids[SL_MAX_TGIDS] = {};
 const volatile __u8 targ_filter_ids = 0;
 const volatile __u64 targ_ids[SL_MAX_IDS / 64] = {};
 const volatile __u8 targ_failed_only = 0;
@@ -63,7 +62,6 @@ struct {
 	__type(value, __u64);
 } kd_sl_stats SEC(".maps");
 
-static const struct kd_hist zero_hist = {};
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -73,21 +71,10 @@ static __always_inline void stat_inc(__u32 idx)
 }
 
 /* True when the filters in .rodata want this call. */
-static __always_inline int wanted(__u32 tgid, long id)
+static __always_inline int wanted(long id)
 {
-	if (targ_ntgids) {
-		int hit = 0;
-		for (int i = 0; i < SL_MAX_TGIDS; i++) {
-			if (i >= targ_ntgids)
-				break;
-			if (targ_tgids[i] == tgid) {
-				hit = 1;
-				break;
-			}
-		}
-		if (!hit)
-			return 0;
-	}
+	if (!kd_wanted_current())
+		return 0;
 	if (targ_filter_ids) {
 		if (id < 0 || id >= SL_MAX_IDS)
 			return 0;
@@ -101,7 +88,7 @@ static __always_inline int on_enter(long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	if (!wanted(pid_tgid >> 32, id))
+	if (!wanted(id))
 		return 0;
 	struct sl_start s = { .ts = bpf_ktime_get_ns(), .id = id };
 	if (bpf_map_update_elem(&kd_sl_start, &tid, &s, BPF_ANY))
@@ -112,7 +99,7 @@ static __always_inline int on_enter(long id)
 static __always_inline void dropped_exit(void)
 {
 	/* Only count drops when every call is traced; with filters, unmatched exits are expected. */
-	if (!targ_ntgids && !targ_filter_ids)
+	if (!kd_filter_active() && !targ_filter_ids)
 		stat_inc(SL_STAT_DROPPED_EXITS);
 }
 
@@ -136,8 +123,7 @@ static __always_inline int on_exit(long ret)
 
 static __always_inline int task_enter(long id)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (!wanted(pid_tgid >> 32, id))
+	if (!wanted(id))
 		return 0;
 	struct sl_start *s = bpf_task_storage_get(&kd_sl_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!s) {
@@ -182,7 +168,7 @@ static __always_inline int account(__u64 delta, __u32 id, long ret)
 
 	struct kd_hist *h = bpf_map_lookup_elem(&kd_sl_hist, &key);
 	if (!h) {
-		bpf_map_update_elem(&kd_sl_hist, &key, &zero_hist, BPF_NOEXIST);
+		bpf_map_update_elem(&kd_sl_hist, &key, &kd_zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&kd_sl_hist, &key);
 		if (!h)
 			return 0;

@@ -61,7 +61,7 @@ public sealed record BlockIoLatency
 }
 
 /// <summary>What Measure-BlockIoLatency measures.</summary>
-public sealed record BlockIoLatencyOptions
+public sealed record BlockIoLatencyOptions : Engine.BpfToolOptions
 {
     /// <summary>Only these disks (names from /sys/block); empty = all. At most 8.</summary>
     public IReadOnlyList<string> Disks { get; init; } = Array.Empty<string>();
@@ -71,8 +71,4 @@ public sealed record BlockIoLatencyOptions
     public bool ByOperation { get; init; }
     /// <summary>Also measure queue time (insert → issue) as separate Queue records.</summary>
     public bool Queued { get; init; }
-    /// <summary>Turn on kernel BPF statistics for OverheadPerEvent.</summary>
-    public bool ProgramStatistics { get; init; } = true;
-    /// <summary>Attach methods to try, best first; null = raw_tp, then tp_btf.</summary>
-    public IReadOnlyList<BpfAttachMethod>? AttachMethods { get; init; }
 }

@@ -16,11 +16,12 @@ public static class BpfToolLoader
     /// <summary>
     /// Checks BTF, capabilities and memlock, then opens <paramref name="objectName"/> and loads and attaches the
     /// programs of the first method in <paramref name="preference"/> the kernel offers. <paramref name="configure"/>
-    /// runs between open and load (globals, map skips). The session is disposed on every failure.
+    /// runs between open and load (globals, map skips); <paramref name="attach"/> replaces attaching by section (perf
+    /// events). The session is disposed on every failure.
     /// </summary>
     public static (BpfSession Session, BpfAttachMethod Method) Start(KernelRoot root, string objectName,
         IReadOnlyList<BpfAttachMethod> preference, Func<BpfAttachMethod, IReadOnlyCollection<string>> programs,
-        Action<BpfSession, BpfAttachMethod> configure, Action<string>? verbose)
+        Action<BpfSession, BpfAttachMethod> configure, Action<string>? verbose, Action<BpfSession>? attach = null)
     {
         BpfPreconditions.RequireBtf(root);
         BpfPreconditions.RequireCapabilities(root);
@@ -28,7 +29,7 @@ public static class BpfToolLoader
         var image = BpfSession.ReadEmbeddedObject(objectName);
         var offered = BpfPreconditions.AvailableAttachMethods(root);
         KernelDebugException? lastError = null;
-        foreach (var method in preference.Where(offered.Contains))
+        foreach (var method in preference.Where(m => m == BpfAttachMethod.PerfEvent || offered.Contains(m)))
         {
             if (method == BpfAttachMethod.Tracepoint) BpfPreconditions.EnsureTracefs(root, verbose);
             var session = BpfSession.Open(image, "kd_" + objectName, verbose);
@@ -37,7 +38,7 @@ public static class BpfToolLoader
                 session.SelectPrograms(programs(method));
                 configure(session, method);
                 session.Load();
-                session.Attach();
+                if (attach is null) session.Attach(); else attach(session);
                 verbose?.Invoke($"{objectName} attached with {method}: open {session.OpenMilliseconds:F1} ms, load {session.LoadMilliseconds:F1} ms, attach {session.AttachMilliseconds:F1} ms.");
                 return (session, method);
             }
@@ -138,32 +139,89 @@ public static class BpfToolLoader
 }
 
 /// <summary>
-/// Turns kernel BPF statistics into the cost of each program run over an interval: enables them when asked
-/// (and allowed), keeps the last reading, and gives nanoseconds per run since the previous call.
+/// The one way every BPF tool measures its own cost. Kernel BPF statistics cost two clock reads per program run for
+/// every BPF program on the machine while on, so they are sampled: on for the first <see cref="Window"/> of every
+/// <see cref="Period"/>. The run time per run is taken over the windows of an interval (an interval without one keeps
+/// the last figure), and the run time of the whole interval is scaled from the time statistics were on.
 /// </summary>
-public sealed class BpfOverheadTracker
+public sealed class BpfOverheadTracker : IDisposable
 {
-    private readonly BpfSession _session;
-    private ulong _lastTime, _lastRuns;
+    /// <summary>Statistics are on for this long ...</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(100);
+    /// <summary>... of every period.</summary>
+    public static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
 
-    /// <summary>Enables statistics on <paramref name="session"/> when <paramref name="wanted"/> and takes the first reading.</summary>
-    public BpfOverheadTracker(BpfSession session, bool wanted)
+    private readonly object _gate = new();
+    private readonly BpfSession _session;
+    private readonly Timer? _sampler;
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private ulong _lastTime, _lastRuns;
+    private TimeSpan _onTotal, _onSince, _lastOnTotal, _lastElapsed;
+    private bool _on;
+    private double? _perRun;
+    private readonly Func<string, bool>? _counted;
+
+    /// <summary>
+    /// Enables statistics on <paramref name="session"/> when <paramref name="wanted"/> and takes the first reading.
+    /// <paramref name="counted"/> names the programs whose runs are the events (default: every program's), e.g.
+    /// only the exit of an enter/exit pair, so the cost is per traced call.
+    /// </summary>
+    public BpfOverheadTracker(BpfSession session, bool wanted, Func<string, bool>? counted = null)
     {
         _session = session;
+        _counted = counted;
         Enabled = wanted && session.EnableStatistics();
-        if (Enabled) (_lastTime, _lastRuns) = BpfToolLoader.RunStats(session);
+        if (!Enabled) return;
+        _on = true;
+        (_lastTime, _lastRuns) = BpfToolLoader.RunStats(session, counted);
+        _sampler = new Timer(_ => Toggle(), null, Window, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Toggle()
+    {
+        lock (_gate)
+        {
+            try
+            {
+                var now = _clock.Elapsed;
+                if (_on) { _onTotal += now - _onSince; _session.DisableStatistics(); }
+                else { _onSince = now; _session.EnableStatistics(); }
+                _on = !_on;
+                _sampler?.Change(_on ? Window : Period - Window, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException) { }
+        }
     }
 
     /// <summary>True when statistics are on, so overheads are measured.</summary>
     public bool Enabled { get; }
 
-    /// <summary>Nanoseconds of BPF time per program run since the last call, or null when statistics are off or nothing ran.</summary>
-    public double? NextInterval()
+    /// <summary>
+    /// Nanoseconds of BPF time per program run over the windows since the last call (or the last figure), and the
+    /// programs' estimated run time over the whole interval; nulls when statistics are off or nothing ran yet.
+    /// </summary>
+    public (double? PerRun, TimeSpan? RunTime) NextInterval()
     {
-        if (!Enabled) return null;
-        var (time, runs) = BpfToolLoader.RunStats(_session);
-        ulong dTime = time - _lastTime, dRuns = runs - _lastRuns;
-        (_lastTime, _lastRuns) = (time, runs);
-        return dRuns > 0 ? (double)dTime / dRuns : null;
+        if (!Enabled) return (null, null);
+        lock (_gate)
+        {
+            var (time, runs) = BpfToolLoader.RunStats(_session, _counted);
+            ulong dTime = time - _lastTime, dRuns = runs - _lastRuns;
+            (_lastTime, _lastRuns) = (time, runs);
+            var elapsed = _clock.Elapsed;
+            var onTotal = _onTotal + (_on ? elapsed - _onSince : TimeSpan.Zero);
+            var dOn = onTotal - _lastOnTotal;
+            var dElapsed = elapsed - _lastElapsed;
+            (_lastOnTotal, _lastElapsed) = (onTotal, elapsed);
+            if (dRuns > 0) _perRun = (double)dTime / dRuns;
+            TimeSpan? runTime = dOn > TimeSpan.Zero ? BpfToolLoader.FromNanoseconds(dTime * (dElapsed / dOn)) : null;
+            return (_perRun, runTime);
+        }
+    }
+
+    /// <summary>Stops sampling.</summary>
+    public void Dispose()
+    {
+        lock (_gate) _sampler?.Dispose();
     }
 }

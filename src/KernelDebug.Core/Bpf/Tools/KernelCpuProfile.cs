@@ -72,7 +72,7 @@ public sealed record KernelCpuFunction
 }
 
 /// <summary>What Measure-KernelCpuProfile samples.</summary>
-public sealed record KernelCpuProfileOptions
+public sealed record KernelCpuProfileOptions : Engine.BpfToolOptions
 {
     /// <summary>Samples per second per CPU.</summary>
     public int Frequency { get; init; } = 99;
@@ -80,6 +80,8 @@ public sealed record KernelCpuProfileOptions
     public IReadOnlyList<int> Cpus { get; init; } = Array.Empty<int>();
     /// <summary>Only these processes; empty = all. At most 16.</summary>
     public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    /// <summary>Only tasks in this cgroup directory or below (v1 or v2; filtered in the kernel).</summary>
+    public string? Cgroup { get; init; }
     /// <summary>Kernel stacks only (no user stacks; samples in user mode are dropped).</summary>
     public bool KernelOnly { get; init; }
     /// <summary>Count samples of the idle task (pid 0) too.</summary>

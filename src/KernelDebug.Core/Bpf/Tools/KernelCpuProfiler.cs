@@ -5,7 +5,6 @@ using KernelDebug.Core.Bpf.Native;
 using KernelDebug.Core.Errors;
 using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Symbols;
-using Stopwatch = System.Diagnostics.Stopwatch;
 
 namespace KernelDebug.Core.Bpf.Tools;
 
@@ -14,92 +13,81 @@ namespace KernelDebug.Core.Bpf.Tools;
 /// profile.bpf.c, which counts samples per process and kernel + user stack. Kernel frames are symbolized through
 /// kallsyms, user frames through the ELF symbols of the file /proc/PID/maps maps there (else binary+offset).
 /// </summary>
-public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
+public sealed class KernelCpuProfiler : Engine.BpfTool<KernelCpuSample>
 {
-    internal const int MaxProcessIds = 16, StackDepth = 64;
+    internal const int StackDepth = 64;
 
-    private readonly BpfSession _session;
+    private readonly KernelCpuProfileOptions _options;
     private readonly Lazy<KernelSymbolTable?> _symbolTable;
     // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
     private KernelSymbolTable? _symbols => _symbolTable.Value;
-    private readonly KernelRoot _root;
     private readonly Dictionary<int, IReadOnlyList<StackFrame>> _kernelStacks = new();
-    private uint _generation;
-    private DateTimeOffset _intervalStart;
 
-    private KernelCpuProfiler(BpfSession session, KernelRoot root, Lazy<KernelSymbolTable?> symbols)
+    // Samples carry no BPF cost, so statistics stay off.
+    private KernelCpuProfiler(KernelRoot root, KernelCpuProfileOptions options, Action<string>? verbose)
+        : base(root, options with { Filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup }, ProgramStatistics = false })
     {
-        _session = session;
-        _root = root;
-        _symbolTable = symbols;
-        _intervalStart = DateTimeOffset.Now;
-    }
-
-    /// <summary>Always PerfEvent: the program runs on per-CPU sampling events.</summary>
-    public BpfAttachMethod AttachMethod => BpfAttachMethod.PerfEvent;
-    /// <inheritdoc />
-    public BpfSession Session => _session;
-    /// <summary>CPUs sampled.</summary>
-    public IReadOnlyList<int> Cpus { get; private set; } = Array.Empty<int>();
-    /// <summary>Milliseconds from <see cref="Start"/> being called to sampling on every CPU.</summary>
-    public double StartMilliseconds { get; private set; }
-
-    /// <summary>Checks the options and preconditions, loads, and attaches one perf event per CPU.</summary>
-    public static KernelCpuProfiler Start(KernelRoot root, KernelCpuProfileOptions options, Action<string>? verbose = null)
-    {
-        var sw = Stopwatch.StartNew();
-        if (options.Frequency is < 1 or > 10000)
-            throw new KernelDebugException("InvalidFrequency", KernelErrorCategory.InvalidArgument, "-Frequency must be between 1 and 10000 Hz.", null, options.Frequency);
-        if (options.ProcessIds.Count > MaxProcessIds)
-            throw new KernelDebugException("TooManyProcessIds", KernelErrorCategory.InvalidArgument,
-                $"At most {MaxProcessIds} process ids can be filtered in the kernel; {options.ProcessIds.Count} were given.", "Give fewer -ProcessId values.", options.ProcessIds.Count);
-        var online = OnlineCpus(root);
-        var cpus = options.Cpus.Count > 0 ? options.Cpus.Distinct().OrderBy(c => c).ToList() : online.ToList();
-        if (cpus.FirstOrDefault(c => !online.Contains(c), -1) is var bad && bad >= 0)
-            throw new KernelDebugException("CpuNotOnline", KernelErrorCategory.InvalidArgument, $"CPU {bad} is not online (online: {string.Join(",", online)}).", null, bad);
-        BpfPreconditions.RequireBtf(root);
-        BpfPreconditions.RequireCapabilities(root);
-        BpfPreconditions.EnsureMemlock(root, verbose);
-        var symbols = new Lazy<KernelSymbolTable?>(() =>
+        _options = options;
+        _symbolTable = new Lazy<KernelSymbolTable?>(() =>
         {
             var t = KernelSymbolTable.TryLoad(root);
             if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): kernel frames stay unsymbolized.");
             return t;
         });
+    }
 
-        var session = BpfSession.Open(BpfSession.ReadEmbeddedObject("profile"), "kd_profile", verbose);
-        try
+    /// <summary>CPUs sampled.</summary>
+    public IReadOnlyList<int> Cpus { get; private set; } = Array.Empty<int>();
+
+    /// <summary>Checks the options and preconditions, loads, and attaches one perf event per CPU.</summary>
+    public static KernelCpuProfiler Start(KernelRoot root, KernelCpuProfileOptions options, Action<string>? verbose = null) =>
+        Launch(new KernelCpuProfiler(root, options, verbose), verbose);
+
+    /// <inheritdoc />
+    protected override string ObjectName => "profile";
+    /// <inheritdoc />
+    protected override string? GenerationMap => "kd_pf_ctl";
+    /// <summary>Always PerfEvent: the program runs on per-CPU sampling events.</summary>
+    protected override IReadOnlyList<BpfAttachMethod> Preference => [BpfAttachMethod.PerfEvent];
+    /// <inheritdoc />
+    protected override IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method) => ["kd_pf_sample"];
+
+    /// <inheritdoc />
+    protected override void Validate()
+    {
+        if (_options.Frequency is < 1 or > 10000)
+            throw new KernelDebugException("InvalidFrequency", KernelErrorCategory.InvalidArgument, "-Frequency must be between 1 and 10000 Hz.", null, _options.Frequency);
+        var online = OnlineCpus(Root);
+        var cpus = _options.Cpus.Count > 0 ? _options.Cpus.Distinct().OrderBy(c => c).ToList() : online.ToList();
+        if (cpus.FirstOrDefault(c => !online.Contains(c), -1) is var bad && bad >= 0)
+            throw new KernelDebugException("CpuNotOnline", KernelErrorCategory.InvalidArgument, $"CPU {bad} is not online (online: {string.Join(",", online)}).", null, bad);
+        Cpus = cpus;
+    }
+
+    /// <inheritdoc />
+    protected override void Configure(BpfSession session, BpfAttachMethod method)
+    {
+        if (_options.KernelOnly) session.SetGlobal("targ_kernel_only", (byte)1);
+        if (_options.IncludeIdle) session.SetGlobal("targ_include_idle", (byte)1);
+    }
+
+    /// <summary>One cpu-clock perf event per CPU at the frequency; the link takes each fd over.</summary>
+    protected override void Attach(BpfSession session)
+    {
+        foreach (int cpu in Cpus)
         {
-            if (options.ProcessIds.Count > 0)
+            int fd = PerfEvent.OpenCpuClock(cpu, _options.Frequency);
+            if (fd < 0)
             {
-                session.SetGlobal<uint>("targ_tgids", options.ProcessIds.Select(p => (uint)p).ToArray());
-                session.SetGlobal("targ_ntgids", (uint)options.ProcessIds.Count);
+                int errno = -fd;
+                if (errno is ErrnoException.EPERM or ErrnoException.EACCES)
+                    throw BpfPreconditions.BpfPermissionDenied(new ErrnoException("perf_event_open", errno));
+                if (errno == 2 /* ENOENT */ || errno == 95 /* EOPNOTSUPP */)
+                    throw KernelErrors.FeatureMissing("PerfEventsMissing", "perf events (perf_event_open cpu-clock)",
+                        "Boot a kernel built with CONFIG_PERF_EVENTS=y.", "perf_event_open");
+                throw new ErrnoException($"perf_event_open(cpu {cpu})", errno);
             }
-            if (options.KernelOnly) session.SetGlobal("targ_kernel_only", (byte)1);
-            if (options.IncludeIdle) session.SetGlobal("targ_include_idle", (byte)1);
-            session.Load();
-            foreach (int cpu in cpus)
-            {
-                int fd = PerfEvent.OpenCpuClock(cpu, options.Frequency);
-                if (fd < 0)
-                {
-                    int errno = -fd;
-                    if (errno is ErrnoException.EPERM or ErrnoException.EACCES)
-                        throw BpfPreconditions.BpfPermissionDenied(new ErrnoException("perf_event_open", errno));
-                    if (errno == 2 /* ENOENT */ || errno == 95 /* EOPNOTSUPP */)
-                        throw KernelErrors.FeatureMissing("PerfEventsMissing", "perf events (perf_event_open cpu-clock)",
-                            "Boot a kernel built with CONFIG_PERF_EVENTS=y.", "perf_event_open");
-                    throw new ErrnoException($"perf_event_open(cpu {cpu})", errno);
-                }
-                session.AttachPerfEvent("kd_pf_sample", fd);
-            }
-            verbose?.Invoke($"profile sampling {cpus.Count} CPU(s) at {options.Frequency} Hz: load {session.LoadMilliseconds:F1} ms.");
-            return new KernelCpuProfiler(session, root, symbols) { Cpus = cpus, StartMilliseconds = sw.Elapsed.TotalMilliseconds };
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
+            session.AttachPerfEvent("kd_pf_sample", fd);
         }
     }
 
@@ -112,45 +100,31 @@ public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<KernelCpuSample> CollectInterval() => Drain([BpfToolLoader.FlipGeneration(_session, "kd_pf_ctl", ref _generation)]);
-
-    /// <inheritdoc />
-    public IReadOnlyList<KernelCpuSample> Finish()
+    protected override IReadOnlyList<KernelCpuSample> Decode(Engine.BpfInterval interval)
     {
-        _session.Detach();
-        return Drain([_generation, _generation ^ 1]);
-    }
-
-    private List<KernelCpuSample> Drain(uint[] generations)
-    {
-        var end = DateTimeOffset.Now;
-        var counts = _session.Map("kd_pf_counts");
         var maps = new Dictionary<int, List<MapsEntry>>();
         var samples = new Dictionary<(int Pid, string Comm, int K, int U), long>();
-        var userStacks = new Dictionary<int, ulong[]>();
-        foreach (var gen in generations)
-            foreach (var (k, v) in BpfToolLoader.DrainGeneration(counts, gen))
-            {
-                var key = ((int)BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4)), Encoding.UTF8.GetString(k.AsSpan(16, 16)).TrimEnd('\0'),
-                           BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(8)), BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(12)));
-                samples[key] = samples.GetValueOrDefault(key) + (long)BinaryPrimitives.ReadUInt64LittleEndian(v);
-            }
+        foreach (var (k, v) in interval.Drain("kd_pf_counts"))
+        {
+            var key = ((int)BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4)), Encoding.UTF8.GetString(k.AsSpan(16, 16)).TrimEnd('\0'),
+                       BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(8)), BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(12)));
+            samples[key] = samples.GetValueOrDefault(key) + (long)BinaryPrimitives.ReadUInt64LittleEndian(v);
+        }
         var list = new List<KernelCpuSample>(samples.Count);
         foreach (var ((pid, comm, k, u), n) in samples)
         {
             var kernel = KernelStack(k);
             var user = UserStack(u, pid, maps);
             var frames = kernel.Concat(user).ToList();
-            list.Add(new KernelCpuSample { ProcessId = pid, Command = comm, Frames = frames, KernelFrameCount = kernel.Count, Count = n, StartTime = _intervalStart, EndTime = end });
+            list.Add(new KernelCpuSample { ProcessId = pid, Command = comm, Frames = frames, KernelFrameCount = kernel.Count, Count = n, StartTime = interval.Start, EndTime = interval.End });
         }
-        _intervalStart = end;
         list.Sort((a, b) => b.Count.CompareTo(a.Count));
         return list;
     }
 
     private ulong[] ReadStack(int id)
     {
-        var map = _session.Map("kd_pf_stacks");
+        var map = Session.Map("kd_pf_stacks");
         var key = new byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(key, id);
         var value = new byte[map.ReadValueSize];
@@ -176,8 +150,8 @@ public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
     private IReadOnlyList<StackFrame> UserStack(int id, int pid, Dictionary<int, List<MapsEntry>> maps)
     {
         if (id < 0) return Array.Empty<StackFrame>();
-        if (!maps.TryGetValue(pid, out var m)) maps[pid] = m = ReadMaps(_root, pid);
-        return ReadStack(id).Select(ip => UserFrame(ip, m, path => _root.IsLive ? ElfSymbolTable.ForFile(path) : null)).ToList();
+        if (!maps.TryGetValue(pid, out var m)) maps[pid] = m = ReadMaps(Root, pid);
+        return ReadStack(id).Select(ip => UserFrame(ip, m, path => Root.IsLive ? ElfSymbolTable.ForFile(path) : null)).ToList();
     }
 
     /// <summary>
@@ -201,26 +175,28 @@ public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
     /// <summary>A file-backed mapping of /proc/PID/maps.</summary>
     public sealed record MapsEntry(ulong Start, ulong End, ulong Offset, string Path);
 
-    /// <summary>Parses /proc/PID/maps text: file-backed and bracketed ([vdso]) mappings; malformed lines are skipped.</summary>
-    public static List<MapsEntry> ParseMaps(string text)
+    /// <summary>Parses /proc/PID/maps text: file-backed and bracketed ([vdso]) mappings; malformed lines are skipped and reported to <paramref name="ctx"/>.</summary>
+    public static List<MapsEntry> ParseMaps(string text, ParseContext? ctx = null)
     {
         var list = new List<MapsEntry>();
+        int n = 0;
         foreach (var line in text.Split('\n'))
         {
+            n++;
             var parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length < 6) continue;
             var range = parts[0].Split('-');
-            if (range.Length != 2 || !ulong.TryParse(range[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var start)
-                || !ulong.TryParse(range[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var end)
-                || !ulong.TryParse(parts[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var offset)) continue;
+            if (range.Length != 2 || !Fields.TryHex(range[0], out var start) || !Fields.TryHex(range[1], out var end) || !Fields.TryHex(parts[2], out var offset))
+            {
+                ctx?.Warn(n, "expected 'start-end perms offset dev inode path' in hex", line);
+                continue;
+            }
             list.Add(new MapsEntry(start, end, offset, parts[5].Trim()));
         }
         return list;
     }
 
-    private static List<MapsEntry> ReadMaps(KernelRoot root, int pid) =>
+    internal static List<MapsEntry> ReadMaps(KernelRoot root, int pid) =>
         root.TryReadText($"proc/{pid}/maps") is { } text ? ParseMaps(text) : new List<MapsEntry>();
 
-    /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
 }

@@ -66,12 +66,14 @@ public sealed record KernelMemoryLeak
 }
 
 /// <summary>What Trace-KernelMemoryLeak traces.</summary>
-public sealed record KernelMemoryLeakOptions
+public sealed record KernelMemoryLeakOptions : Engine.BpfToolOptions
 {
     /// <summary>Allocators to trace.</summary>
     public KernelAllocator Allocators { get; init; } = KernelAllocator.Kmalloc | KernelAllocator.KmemCache;
     /// <summary>Only allocations made by these processes; empty = all. At most 16.</summary>
     public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    /// <summary>Only tasks in this cgroup directory or below (v1 or v2; filtered in the kernel).</summary>
+    public string? Cgroup { get; init; }
     /// <summary>Bound of the kernel table of outstanding allocations.</summary>
     public int MaxTracked { get; init; } = 65536;
     /// <summary>Bound of the kernel table of distinct allocating stacks (256 bytes each, preallocated).</summary>
@@ -80,6 +82,4 @@ public sealed record KernelMemoryLeakOptions
     public TimeSpan MinimumAge { get; init; }
     /// <summary>Grouping of the report.</summary>
     public KernelMemoryLeakGrouping GroupBy { get; init; }
-    /// <summary>Attach methods to try, best first; null = raw_tp, then tp_btf.</summary>
-    public IReadOnlyList<BpfAttachMethod>? AttachMethods { get; init; }
 }

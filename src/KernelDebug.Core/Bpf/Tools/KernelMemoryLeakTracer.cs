@@ -11,13 +11,12 @@ namespace KernelDebug.Core.Bpf.Tools;
 /// and reports the outstanding allocations older than the minimum age, grouped by call site or stack. Reports do not
 /// consume anything: a leak stays in every later report until it is freed.
 /// </summary>
-public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
+public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
 {
     internal const int MaxProcessIds = 16, MaxEntries = 1 << 20, StackDepth = 32, MaxStackEntries = 1 << 18;
     // struct ml_alloc (memleak.h)
     private const int StackOffset = 24, TgidOffset = 32, KindOffset = 36, CommOffset = 40;
 
-    private static readonly BpfAttachMethod[] Preference = [BpfAttachMethod.RawTp, BpfAttachMethod.TpBtf];
 
     private static readonly (KernelAllocator Allocator, string Alloc, string Free)[] Pairs =
     [
@@ -35,88 +34,61 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
         "__kmem_cache_alloc", "kmalloc_large", "___kmalloc_large", "__kmalloc_large", "__do_kmalloc", "__vmalloc", "vmalloc",
     ];
 
-    private readonly BpfSession _session;
     private readonly KernelMemoryLeakOptions _options;
-    private readonly Lazy<KernelSymbolTable?> _symbolTable;
-    // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
-    private KernelSymbolTable? _symbols => _symbolTable.Value;
-    private readonly Dictionary<ulong, IReadOnlyList<StackFrame>> _stackCache = new();
+    private BpfStacks? _stacks;
 
-    private KernelMemoryLeakTracer(BpfSession session, BpfAttachMethod method, KernelMemoryLeakOptions options, Lazy<KernelSymbolTable?> symbols)
-    {
-        _session = session;
-        AttachMethod = method;
-        _options = options;
-        _symbolTable = symbols;
-    }
-
-    /// <inheritdoc />
-    public BpfAttachMethod AttachMethod { get; }
-    /// <inheritdoc />
-    public BpfSession Session => _session;
-    /// <summary>Milliseconds from <see cref="Start"/> being called to the programs being attached.</summary>
-    public double StartMilliseconds { get; private set; }
+    // Reports do not consume (no generations) and records carry no BPF cost, so statistics stay off.
+    private KernelMemoryLeakTracer(KernelRoot root, KernelMemoryLeakOptions options)
+        : base(root, options with { Filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup }, ProgramStatistics = false }) => _options = options;
 
     /// <summary>Checks the options and preconditions, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>
-    public static KernelMemoryLeakTracer Start(KernelRoot root, KernelMemoryLeakOptions options, Action<string>? verbose = null)
-    {
-        var sw = Stopwatch.StartNew();
-        if (options.Allocators == KernelAllocator.None)
-            throw new KernelDebugException("NoAllocatorSelected", KernelErrorCategory.InvalidArgument, "Select at least one allocator to trace.", "Use -Allocator Kmalloc, KmemCache or Page.", options.Allocators);
-        if (options.MaxTracked is < 1 or > MaxEntries)
-            throw new KernelDebugException("InvalidMaxTracked", KernelErrorCategory.InvalidArgument, $"-MaxTracked must be between 1 and {MaxEntries}.", null, options.MaxTracked);
-        if (options.ProcessIds.Count > MaxProcessIds)
-            throw new KernelDebugException("TooManyProcessIds", KernelErrorCategory.InvalidArgument,
-                $"At most {MaxProcessIds} process ids can be filtered in the kernel; {options.ProcessIds.Count} were given.", "Give fewer -ProcessId values.", options.ProcessIds.Count);
-        if (options.MaxStacks is < 1 or > MaxStackEntries)
-            throw new KernelDebugException("InvalidMaxStacks", KernelErrorCategory.InvalidArgument, $"-MaxStacks must be between 1 and {MaxStackEntries}.", null, options.MaxStacks);
-        if (options.MinimumAge < TimeSpan.Zero)
-            throw new KernelDebugException("InvalidMinimumAge", KernelErrorCategory.InvalidArgument, "-MinimumAge must not be negative.", null, options.MinimumAge);
+    public static KernelMemoryLeakTracer Start(KernelRoot root, KernelMemoryLeakOptions options, Action<string>? verbose = null) =>
+        Launch(new KernelMemoryLeakTracer(root, options), verbose);
 
-        var symbols = new Lazy<KernelSymbolTable?>(() =>
-        {
-            var t = KernelSymbolTable.TryLoad(root);
-            if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): call sites and stacks stay unsymbolized.");
-            return t;
-        });
-        int pageShift = System.Numerics.BitOperations.Log2((uint)root.PageSize);
-        var (session, method) = BpfToolLoader.Start(root, "memleak", options.AttachMethods ?? Preference,
-            m =>
-            {
-                string prefix = m == BpfAttachMethod.TpBtf ? "kd_ml_btf_" : "kd_ml_raw_";
-                return Pairs.Where(p => options.Allocators.HasFlag(p.Allocator)).SelectMany(p => new[] { prefix + p.Alloc, prefix + p.Free }).ToArray();
-            },
-            (s, _) =>
-            {
-                if (options.ProcessIds.Count > 0)
-                {
-                    s.SetGlobal<uint>("targ_tgids", options.ProcessIds.Select(p => (uint)p).ToArray());
-                    s.SetGlobal("targ_ntgids", (uint)options.ProcessIds.Count);
-                }
-                s.SetMapMaxEntries("kd_ml_allocs", (uint)options.MaxTracked);
-                s.SetMapMaxEntries("kd_ml_stacks", (uint)options.MaxStacks);
-                s.SetGlobal("targ_page_shift", (uint)pageShift);
-            }, verbose);
-        return new KernelMemoryLeakTracer(session, method, options, symbols) { StartMilliseconds = sw.Elapsed.TotalMilliseconds };
+    /// <inheritdoc />
+    protected override string ObjectName => "memleak";
+    /// <inheritdoc />
+    protected override IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method)
+    {
+        string prefix = method == BpfAttachMethod.TpBtf ? "kd_ml_btf_" : "kd_ml_raw_";
+        return Pairs.Where(p => _options.Allocators.HasFlag(p.Allocator)).SelectMany(p => new[] { prefix + p.Alloc, prefix + p.Free }).ToArray();
     }
 
-    /// <summary>The outstanding allocations now (programs keep running).</summary>
-    public IReadOnlyList<KernelMemoryLeak> CollectInterval() => Report();
-
-    /// <summary>Detaches the programs and reports what is still outstanding.</summary>
-    public IReadOnlyList<KernelMemoryLeak> Finish()
+    /// <inheritdoc />
+    protected override void Validate()
     {
-        _session.Detach();
-        return Report();
+        if (_options.Allocators == KernelAllocator.None)
+            throw new KernelDebugException("NoAllocatorSelected", KernelErrorCategory.InvalidArgument, "Select at least one allocator to trace.", "Use -Allocator Kmalloc, KmemCache or Page.", _options.Allocators);
+        if (_options.MaxTracked is < 1 or > MaxEntries)
+            throw new KernelDebugException("InvalidMaxTracked", KernelErrorCategory.InvalidArgument, $"-MaxTracked must be between 1 and {MaxEntries}.", null, _options.MaxTracked);
+        if (_options.MaxStacks is < 1 or > MaxStackEntries)
+            throw new KernelDebugException("InvalidMaxStacks", KernelErrorCategory.InvalidArgument, $"-MaxStacks must be between 1 and {MaxStackEntries}.", null, _options.MaxStacks);
+        if (_options.MinimumAge < TimeSpan.Zero)
+            throw new KernelDebugException("InvalidMinimumAge", KernelErrorCategory.InvalidArgument, "-MinimumAge must not be negative.", null, _options.MinimumAge);
     }
+
+    /// <inheritdoc />
+    protected override void Configure(BpfSession s, BpfAttachMethod method)
+    {
+        s.SetMapMaxEntries("kd_ml_allocs", (uint)_options.MaxTracked);
+        s.SetMapMaxEntries("kd_ml_stacks", (uint)_options.MaxStacks);
+        s.SetGlobal("targ_page_shift", (uint)System.Numerics.BitOperations.Log2((uint)Root.PageSize));
+    }
+
+    /// <summary>The outstanding allocations now (programs keep running; nothing is consumed).</summary>
+    public IReadOnlyList<KernelMemoryLeak> Report() => CollectInterval();
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<KernelMemoryLeak> Decode(Engine.BpfInterval interval) => Report(interval.Session);
 
     /// <summary>Reads the table and groups the outstanding allocations older than the minimum age.</summary>
-    public IReadOnlyList<KernelMemoryLeak> Report()
+    private List<KernelMemoryLeak> Report(BpfSession session)
     {
-        var state = _session.Map("kd_ml_state");
+        _stacks ??= new BpfStacks(session, "kd_ml_stacks", Root);
+        var state = session.Map("kd_ml_state");
         ulong tracked = State(state, 0), overflows = State(state, 1), untrackedFrees = State(state, 2);
         ulong stacksLostTotal = State(state, 3) + State(state, 4);
-        var entries = _session.Map("kd_ml_allocs").ReadAll();
+        var entries = session.Map("kd_ml_allocs").ReadAll();
         ulong nowNs = MonotonicNanoseconds();
         ulong minAgeNs = (ulong)_options.MinimumAge.Ticks * 100;
         var time = DateTimeOffset.Now;
@@ -144,7 +116,7 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
             else
                 groups[key] = (1, size, ts, v, lost);
         }
-        CollectStacks(referenced);
+        _stacks.Collect(referenced);
 
         var list = new List<KernelMemoryLeak>(groups.Count);
         foreach (var (_, g) in groups)
@@ -179,34 +151,14 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
 
     private string SiteText(ulong site, IReadOnlyList<StackFrame> stack)
     {
-        if (site != 0) return _symbols?.Symbolize(site) ?? $"0x{site:x}";
+        if (site != 0) return _stacks!.Symbols?.Symbolize(site) ?? $"0x{site:x}";
         foreach (var f in stack)
             if (!AllocatorPrefixes.Any(p => f.Function.StartsWith(p, StringComparison.Ordinal)) && !f.Function.StartsWith("0x", StringComparison.Ordinal))
                 return f.ToString();
         return "(unknown)";
     }
 
-    private IReadOnlyList<StackFrame> StackOf(ulong stackKey)
-    {
-        if (stackKey == 0) return Array.Empty<StackFrame>();
-        if (_stackCache.TryGetValue(stackKey, out var cached)) return cached;
-        var map = _session.Map("kd_ml_stacks");
-        var value = new byte[map.ReadValueSize];
-        if (!map.TryLookup(BitConverter.GetBytes(stackKey), value)) return Array.Empty<StackFrame>();
-        return _stackCache[stackKey] = LockContentionMeter.TrimTracing(LockContentionMeter.Symbolize(value, _symbols));
-    }
-
-    // Stacks of freed allocations would fill the table (sized -MaxStacks) and make later ones lost: each report
-    // removes those no outstanding allocation refers to. An allocation between its stack and its table insert can
-    // lose its stack this way; it is then counted in LostStacks, never shown with a wrong one.
-    private void CollectStacks(HashSet<ulong> referenced)
-    {
-        var map = _session.Map("kd_ml_stacks");
-        var stale = map.ReadAll().Select(kv => kv.Key).Where(k => !referenced.Contains(BinaryPrimitives.ReadUInt64LittleEndian(k))).ToList();
-        if (stale.Count == 0) return;
-        map.Delete(stale);
-        foreach (var k in stale) _stackCache.Remove(BinaryPrimitives.ReadUInt64LittleEndian(k));
-    }
+    private IReadOnlyList<StackFrame> StackOf(ulong stackKey) => _stacks!.Kernel(stackKey);
 
     private static ulong State(BpfMap map, uint index) => BpfToolLoader.ReadCounter(map, index);
 
@@ -215,6 +167,4 @@ public sealed class KernelMemoryLeakTracer : IBpfMeter<KernelMemoryLeak>
 
     private static ulong U64(byte[] v, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(v.AsSpan(offset));
 
-    /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
 }

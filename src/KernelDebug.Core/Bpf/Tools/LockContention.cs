@@ -86,18 +86,16 @@ public sealed record LockContention
 }
 
 /// <summary>What Measure-LockContention measures.</summary>
-public sealed record LockContentionOptions
+public sealed record LockContentionOptions : Engine.BpfToolOptions
 {
     /// <summary>Only waits of these processes (thread group ids); empty = all. At most 16.</summary>
     public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    /// <summary>Only tasks in this cgroup directory or below (v1 or v2; filtered in the kernel).</summary>
+    public string? Cgroup { get; init; }
     /// <summary>Group by calling kernel stack instead of by lock address.</summary>
     public bool ByCaller { get; init; }
     /// <summary>Group by process as well.</summary>
     public bool ByProcess { get; init; }
     /// <summary>Count only waits at least this long (filtered in the kernel).</summary>
     public TimeSpan MinimumWait { get; init; }
-    /// <summary>Turn on kernel BPF statistics for OverheadPerEvent.</summary>
-    public bool ProgramStatistics { get; init; } = true;
-    /// <summary>Attach methods to try, best first; null = raw_tp, tp_btf, tracepoint.</summary>
-    public IReadOnlyList<BpfAttachMethod>? AttachMethods { get; init; }
 }

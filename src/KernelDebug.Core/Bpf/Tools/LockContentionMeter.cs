@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Stopwatch = System.Diagnostics.Stopwatch;
 using KernelDebug.Core.Errors;
 using KernelDebug.Core.Symbols;
 
@@ -10,11 +9,9 @@ namespace KernelDebug.Core.Bpf.Tools;
 /// its maps into <see cref="LockContention"/> records per interval (generation flip: nothing lost between intervals).
 /// Lock addresses of static locks and stack frames are symbolized through <see cref="KernelSymbolTable"/>.
 /// </summary>
-public sealed class LockContentionMeter : IBpfMeter<LockContention>
+public sealed class LockContentionMeter : Engine.BpfTool<LockContention>
 {
-    internal const int MaxProcessIds = 16, StackDepth = 32;
-
-    private static readonly BpfAttachMethod[] Preference = [BpfAttachMethod.RawTp, BpfAttachMethod.TpBtf, BpfAttachMethod.Tracepoint];
+    internal const int StackDepth = 32;
 
     private static readonly Dictionary<BpfAttachMethod, string[]> Programs = new()
     {
@@ -31,98 +28,72 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
         "rtlock_", "lock_", "__lock_", "_lock", "spin_lock", "bpf_", "__bpf_", "__traceiter_", "__probestub_", "trace_contention", "perf_",
     ];
 
-    private readonly BpfSession _session;
     private readonly LockContentionOptions _options;
     private readonly Lazy<KernelSymbolTable?> _symbolTable;
     // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
     private KernelSymbolTable? _symbols => _symbolTable.Value;
-    private readonly BpfOverheadTracker _overhead;
     private readonly Dictionary<int, IReadOnlyList<StackFrame>> _stackCache = new();
-    private uint _generation;
     private ulong _lastMissed;
-    private DateTimeOffset _intervalStart;
 
-    private LockContentionMeter(BpfSession session, BpfAttachMethod method, LockContentionOptions options, Lazy<KernelSymbolTable?> symbols)
+    private LockContentionMeter(KernelRoot root, LockContentionOptions options, Action<string>? verbose)
+        : base(root, options with { Filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup } })
     {
-        _session = session;
-        AttachMethod = method;
         _options = options;
-        _symbolTable = symbols;
-        _overhead = new BpfOverheadTracker(session, options.ProgramStatistics);
-        _intervalStart = DateTimeOffset.Now;
-    }
-
-    /// <inheritdoc />
-    public BpfAttachMethod AttachMethod { get; }
-    /// <inheritdoc />
-    public BpfSession Session => _session;
-    /// <summary>Milliseconds from <see cref="Start"/> being called to the programs being attached.</summary>
-    public double StartMilliseconds { get; private set; }
-
-    /// <summary>Checks the preconditions, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>
-    public static LockContentionMeter Start(KernelRoot root, LockContentionOptions options, Action<string>? verbose = null)
-    {
-        var sw = Stopwatch.StartNew();
-        if (options.ProcessIds.Count > MaxProcessIds)
-            throw new KernelDebugException("TooManyProcessIds", KernelErrorCategory.InvalidArgument,
-                $"At most {MaxProcessIds} process ids can be filtered in the kernel; {options.ProcessIds.Count} were given.", "Give fewer -ProcessId values.", options.ProcessIds.Count);
-        if (options.MinimumWait < TimeSpan.Zero)
-            throw new KernelDebugException("InvalidMinimumWait", KernelErrorCategory.InvalidArgument, "-MinimumWait must not be negative.", null, options.MinimumWait);
-        if ((root.DirectoryExists("sys/kernel/tracing/events") && !root.DirectoryExists("sys/kernel/tracing/events/lock/contention_begin"))
-            || (!root.DirectoryExists("sys/kernel/tracing/events") && root.DirectoryExists("sys/kernel/debug/tracing/events") && !root.DirectoryExists("sys/kernel/debug/tracing/events/lock/contention_begin")))
-            throw KernelErrors.FeatureMissing("LockTracepointsMissing", "the lock:contention_begin/contention_end tracepoints",
-                "Boot a kernel of version 5.19 or later built with CONFIG_TRACEPOINTS=y (the contention tracepoints need no lockdep).", "lock:contention_begin");
-
-        var symbols = new Lazy<KernelSymbolTable?>(() =>
+        _symbolTable = new Lazy<KernelSymbolTable?>(() =>
         {
             var t = KernelSymbolTable.TryLoad(root);
             if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): locks and stacks stay unsymbolized.");
             return t;
         });
-        var (session, method) = BpfToolLoader.Start(root, "lockcont", options.AttachMethods ?? Preference, m => Programs[m], (s, _) =>
-        {
-            if (options.ProcessIds.Count > 0)
-            {
-                s.SetGlobal<uint>("targ_tgids", options.ProcessIds.Select(p => (uint)p).ToArray());
-                s.SetGlobal("targ_ntgids", (uint)options.ProcessIds.Count);
-            }
-            if (options.ByCaller) s.SetGlobal("targ_by_caller", (byte)1);
-            if (options.ByProcess) s.SetGlobal("targ_by_process", (byte)1);
-            if (options.MinimumWait > TimeSpan.Zero) s.SetGlobal("targ_min_ns", (ulong)(options.MinimumWait.Ticks * 100));
-        }, verbose);
-        return new LockContentionMeter(session, method, options, symbols) { StartMilliseconds = sw.Elapsed.TotalMilliseconds };
+    }
+
+    /// <summary>Checks the preconditions, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>
+    public static LockContentionMeter Start(KernelRoot root, LockContentionOptions options, Action<string>? verbose = null) =>
+        Launch(new LockContentionMeter(root, options, verbose), verbose);
+
+    /// <inheritdoc />
+    protected override string ObjectName => "lockcont";
+    /// <inheritdoc />
+    protected override string? GenerationMap => "kd_lk_ctl";
+    /// <inheritdoc />
+    protected override IReadOnlyList<BpfAttachMethod> Preference => [BpfAttachMethod.RawTp, BpfAttachMethod.TpBtf, BpfAttachMethod.Tracepoint];
+    /// <inheritdoc />
+    protected override IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method) => Programs[method];
+
+    /// <inheritdoc />
+    protected override void Validate()
+    {
+        if (_options.MinimumWait < TimeSpan.Zero)
+            throw new KernelDebugException("InvalidMinimumWait", KernelErrorCategory.InvalidArgument, "-MinimumWait must not be negative.", null, _options.MinimumWait);
+        if ((Root.DirectoryExists("sys/kernel/tracing/events") && !Root.DirectoryExists("sys/kernel/tracing/events/lock/contention_begin"))
+            || (!Root.DirectoryExists("sys/kernel/tracing/events") && Root.DirectoryExists("sys/kernel/debug/tracing/events") && !Root.DirectoryExists("sys/kernel/debug/tracing/events/lock/contention_begin")))
+            throw KernelErrors.FeatureMissing("LockTracepointsMissing", "the lock:contention_begin/contention_end tracepoints",
+                "Boot a kernel of version 5.19 or later built with CONFIG_TRACEPOINTS=y (the contention tracepoints need no lockdep).", "lock:contention_begin");
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<LockContention> CollectInterval() => Drain([BpfToolLoader.FlipGeneration(_session, "kd_lk_ctl", ref _generation)]);
-
-    /// <inheritdoc />
-    public IReadOnlyList<LockContention> Finish()
+    protected override void Configure(BpfSession s, BpfAttachMethod method)
     {
-        _session.Detach();
-        return Drain([_generation, _generation ^ 1]);
+        if (_options.ByCaller) s.SetGlobal("targ_by_caller", (byte)1);
+        if (_options.ByProcess) s.SetGlobal("targ_by_process", (byte)1);
+        if (_options.MinimumWait > TimeSpan.Zero) s.SetGlobal("targ_min_ns", (ulong)(_options.MinimumWait.Ticks * 100));
     }
 
-    private List<LockContention> Drain(uint[] generations)
+    /// <inheritdoc />
+    protected override IReadOnlyList<LockContention> Decode(Engine.BpfInterval interval)
     {
-        var end = DateTimeOffset.Now;
-        var histMap = _session.Map("kd_lk_hist");
+        var histMap = interval.Session.Map("kd_lk_hist");
         var groups = new Dictionary<(uint Flags, ulong Lock, int StackId, uint Tgid), (Histogram H, ulong Failed)>();
-        foreach (var gen in generations)
-            foreach (var (k, v) in BpfToolLoader.DrainGeneration(histMap, gen))
-            {
-                var g = (BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4)), BinaryPrimitives.ReadUInt64LittleEndian(k.AsSpan(8)),
-                         BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(16)), BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(20)));
-                var (h, failed) = BpfToolLoader.SumHistogram(histMap, v);
-                groups[g] = groups.TryGetValue(g, out var acc) ? (acc.H.Merge(h), acc.Failed + failed) : (h, failed);
-            }
-
-        double? overhead = _overhead.NextInterval();
-        ulong missed = BpfToolLoader.ReadCounter(_session.Map("kd_lk_stats"), 0);
+        foreach (var (k, v) in interval.Drain("kd_lk_hist"))
+        {
+            var g = (BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4)), BinaryPrimitives.ReadUInt64LittleEndian(k.AsSpan(8)),
+                     BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(16)), BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(20)));
+            var (h, failed) = BpfToolLoader.SumHistogram(histMap, v);
+            groups[g] = groups.TryGetValue(g, out var acc) ? (acc.H.Merge(h), acc.Failed + failed) : (h, failed);
+        }
+        ulong missed = interval.Counter("kd_lk_stats", 0);
         ulong dMissed = missed - _lastMissed;
         _lastMissed = missed;
-        var start = _intervalStart;
-        _intervalStart = end;
 
         var list = new List<LockContention>(groups.Count);
         foreach (var ((flags, lockAddr, stackId, tgid), (h, failed)) in groups)
@@ -148,10 +119,10 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
                 P99 = BpfToolLoader.FromNanoseconds(h.P99),
                 Histogram = h,
                 AttachMethod = AttachMethod,
-                OverheadPerEvent = overhead,
+                OverheadPerEvent = interval.OverheadPerEvent,
                 MissedBegins = dMissed,
-                StartTime = start,
-                EndTime = end,
+                StartTime = interval.Start,
+                EndTime = interval.End,
             });
         }
         list.Sort((a, b) => b.TotalWait.CompareTo(a.TotalWait));
@@ -171,7 +142,7 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
     {
         if (stackId < 0) return Array.Empty<StackFrame>();
         if (_stackCache.TryGetValue(stackId, out var cached)) return cached;
-        var map = _session.Map("kd_lk_stacks");
+        var map = Session.Map("kd_lk_stacks");
         var key = new byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(key, stackId);
         var value = new byte[map.ReadValueSize];
@@ -215,6 +186,4 @@ public sealed class LockContentionMeter : IBpfMeter<LockContention>
         return stack.Count > 0 ? stack[^1].ToString() : null;
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
 }
