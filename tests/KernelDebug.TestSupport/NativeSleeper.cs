@@ -3,21 +3,37 @@ using System.Diagnostics;
 namespace KernelDebug.TestSupport;
 
 /// <summary>
-/// A single-threaded child that waits for one byte on stdin, then calls nanosleep N times: an oracle whose process
-/// makes no sleep of its own beside the ones asked for (the test host's runtime threads sleep now and then, which a
-/// per-process filter cannot tell apart). Built once per test run with clang, which the build itself needs.
+/// A single-threaded child that waits for one byte on stdin, then N times spins for a while and calls nanosleep:
+/// an oracle whose process makes no sleep, wakeup or block of its own beside the ones asked for. The test host's
+/// runtime threads sleep now and then, and a managed thread blocks when it returns from native code during a
+/// garbage collection, which no thread filter can tell apart. Built once per test run with clang, which the build
+/// itself needs. Single-threaded, so its pid is its only thread id.
 /// </summary>
 public static class NativeSleeper
 {
     private const string Source = """
+        #define _GNU_SOURCE
+        #include <sched.h>
+        #include <sys/resource.h>
         #include <time.h>
         #include <stdlib.h>
         #include <unistd.h>
+        static long now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000L + t.tv_nsec; }
+        /* sleeper COUNT SLEEP_NS SPIN_NS NICE CPU (CPU < 0: any) [FIFO] */
         int main(int argc, char **argv) {
             char c;
-            if (argc < 3 || read(0, &c, 1) != 1) return 2;
-            struct timespec ts = { 0, atol(argv[2]) };
-            for (int i = atoi(argv[1]); i > 0; i--) nanosleep(&ts, NULL);
+            if (argc < 6) return 2;
+            int cpu = atoi(argv[5]), nice = atoi(argv[4]);
+            if (cpu >= 0) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s); if (sched_setaffinity(0, sizeof s, &s)) return 3; }
+            if (nice && setpriority(PRIO_PROCESS, 0, nice)) return 4;
+            if (argc > 6) { struct sched_param p = { 1 }; if (sched_setscheduler(0, SCHED_FIFO, &p)) return 5; }
+            if (read(0, &c, 1) != 1) return 2;
+            long sleep = atol(argv[2]), spin = atol(argv[3]);
+            struct timespec ts = { sleep / 1000000000L, sleep % 1000000000L };
+            for (int i = atoi(argv[1]); i > 0; i--) {
+                if (spin) { long end = now() + spin; while (now() < end) { } }
+                nanosleep(&ts, NULL);
+            }
             return 0;
         }
         """;
@@ -37,16 +53,30 @@ public static class NativeSleeper
         return exe;
     }
 
-    /// <summary>Starts a sleeper that will sleep <paramref name="count"/> times for <paramref name="each"/> once <see cref="Go"/> is called.</summary>
-    public static Process Start(int count, TimeSpan each) =>
-        Process.Start(new ProcessStartInfo(Binary.Value, [count.ToString(), ((long)(each.TotalMilliseconds * 1_000_000)).ToString()])
-            { RedirectStandardInput = true, UseShellExecute = false })!;
+    /// <summary>
+    /// Starts a sleeper that, once <see cref="Go"/> is called, <paramref name="count"/> times spins on the CPU for
+    /// <paramref name="spin"/> and then sleeps for <paramref name="each"/>; pinned to <paramref name="cpu"/> when
+    /// given, at nice <paramref name="nice"/>; with <paramref name="fifo"/> in SCHED_FIFO at priority 1, so that no
+    /// ordinary task preempts its spins. Until then it blocks reading stdin (one wakeup when Go writes).
+    /// </summary>
+    public static Process Start(int count, TimeSpan each, TimeSpan spin = default, int nice = 0, int? cpu = null, bool fifo = false)
+    {
+        static string Ns(TimeSpan t) => ((long)(t.TotalMilliseconds * 1_000_000)).ToString();
+        string[] args = [count.ToString(), Ns(each), Ns(spin), nice.ToString(), (cpu ?? -1).ToString(), .. fifo ? ["fifo"] : Array.Empty<string>()];
+        return Process.Start(new ProcessStartInfo(Binary.Value, args) { RedirectStandardInput = true, UseShellExecute = false })!;
+    }
+
+    /// <summary>Lets a started sleeper run, without waiting.</summary>
+    public static void Release(Process sleeper)
+    {
+        sleeper.StandardInput.Write('x');
+        sleeper.StandardInput.Flush();
+    }
 
     /// <summary>Lets a started sleeper run and waits for it to finish.</summary>
     public static void Go(Process sleeper)
     {
-        sleeper.StandardInput.Write('x');
-        sleeper.StandardInput.Flush();
+        Release(sleeper);
         if (!sleeper.WaitForExit(60_000)) { sleeper.Kill(); throw new TimeoutException("the sleeper did not finish"); }
         if (sleeper.ExitCode != 0) throw new InvalidOperationException($"the sleeper exited with {sleeper.ExitCode}");
     }
