@@ -121,6 +121,7 @@ internal static class OopsAnalyzer
         string? guilty = OopsDescription.FrameFromTitle(title) ?? (d.Frames.Count > 0 ? d.Frames[0].Canonical : null);
 
         var details = OopsDetails.Extract(own);
+        var why = OopsExplainer.Explain(own, details, guilty);
         string? panic = null;
         foreach (var l in anyPanic ? full0 : [])
         {
@@ -160,6 +161,11 @@ internal static class OopsAnalyzer
             Frames = details.Frames,
             Modules = details.Modules,
             Access = details.Access,
+            Code = why.Code,
+            FaultingInstruction = why.Code?.FaultingInstruction?.Text,
+            FaultingAccess = why.Access,
+            GuiltyFile = why.GuiltyFile,
+            GuiltyModule = why.GuiltyModule,
             Source = lines[0].Message.Source,
             StartLine = lines[0].LineNumber,
             EndLine = lines[last].LineNumber,
