@@ -106,6 +106,10 @@ function Invoke-Build {
     foreach ($f in 'KernelDebug.PowerShell.dll', 'KernelDebug.Core.dll', 'KernelDebug.PowerShell.xml', 'KernelDebug.Core.xml') {
         Copy-IfNewer (Join-Path $bin $f) (Join-Path $ModuleDir $f)
     }
+    # Core's NuGet dependencies (Iced, the x86 decoder of crash reports' Code: bytes) load from the module folder.
+    foreach ($f in 'Iced.dll') {
+        Copy-IfNewer (Join-Path $Root "src/KernelDebug.Core/bin/$Configuration/net10.0/$f") (Join-Path $ModuleDir $f)
+    }
     Copy-IfNewer (Join-Path $Root 'KernelDebug.psd1') (Join-Path $ModuleDir 'KernelDebug.psd1')
     foreach ($f in Get-ChildItem (Join-Path $Root 'formats') -Filter *.ps1xml) {
         Copy-IfNewer $f.FullName (Join-Path $ModuleDir "formats/$($f.Name)")

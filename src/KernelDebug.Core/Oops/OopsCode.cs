@@ -56,6 +56,8 @@ public sealed record OopsCode
     public int? MarkerOffset { get; init; }
     /// <summary>Bytes skipped at the start: x86 <c>Code:</c> lines often start inside an instruction; decoding starts where the faulting byte is an instruction boundary, as the kernel's scripts/decodecode does.</summary>
     public int StartOffset { get; init; }
+    /// <summary>True when this is the user task's code (RIP in CS 0033/0023 after a syscall), the only Code: line of the report: no kernel instruction faulted here.</summary>
+    public bool UserMode { get; init; }
     /// <summary>The raw bytes, as in the report (without markers).</summary>
     public IReadOnlyList<byte> Bytes { get; init; } = Array.Empty<byte>();
     /// <summary>True when the line ended inside an instruction or in unparsable text (a cut console line).</summary>

@@ -31,7 +31,7 @@ internal static class OopsExplainer
     {
         var modules = LinkedModules(lines);
         var (code, regs) = DecodeCode(lines, details, syntax);
-        var access = code is { Decoded: true } ? Access(code, regs, details.FaultAddress, lines, syntax) : null;
+        var access = code is { Decoded: true, UserMode: false } ? Access(code, regs, FaultAddress(lines, details), lines.Select(l => l.Text), syntax) : null;
         var (file, module) = Guilty(lines, details, guilty, modules);
         return new OopsExplanation(code, access, file, module, modules, regs);
     }
@@ -39,17 +39,21 @@ internal static class OopsExplainer
     /// <summary>The first <c>Code:</c> line of the report decoded, with the registers its operand is evaluated against.</summary>
     private static (OopsCode?, IReadOnlyDictionary<string, ulong>) DecodeCode(List<OopsLine> lines, OopsDetails details, CodeSyntax syntax)
     {
-        int ci = lines.FindIndex(l => l.Text.TrimStart().StartsWith("Code:", StringComparison.Ordinal));
+        // The kernel's Code: line; a report that has only the user task's (RIP: 0033 after a syscall) gets that one, marked.
+        int ci = -1;
+        Match? ip = null;
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (!lines[i].Text.TrimStart().StartsWith("Code:", StringComparison.Ordinal)) continue;
+            var m = IpOf(lines, i);
+            bool user = m?.Groups["cs"].Value is "0033" or "0023" or "002b" or "0073" or "007b";
+            if (ci < 0 || !user) { ci = i; ip = m; }
+            if (!user) break;
+        }
         if (ci < 0) return (null, details.Registers);
         string text = lines[ci].Text.TrimStart()[5..].Trim();
         var line = CodeLine.Parse(text);
-        // The faulting instruction's IP line is the last one before the Code: line (newer x86 kernels print Code:
-        // right after RIP:), else the first one (older kernels print Code: after the trace).
-        Match? ip = null;
-        for (int i = ci - 1; i >= 0 && ip is null; i--)
-            if (IpLine.Match(lines[i].Text) is { Success: true } m && m.Length > m.Groups["w"].Length) ip = m;
-        for (int i = ci + 1; i < lines.Count && ip is null; i++)
-            if (IpLine.Match(lines[i].Text) is { Success: true } m && m.Length > m.Groups["w"].Length) ip = m;
+        bool userMode = ip?.Groups["cs"].Value is "0033" or "0023" or "002b" or "0073" or "007b";
         ulong? ipAddress = ip is not null && ip.Groups["a"].Success && Fields.TryHex(ip.Groups["a"].Value, out ulong a) ? a : null;
         if (line is null)
             return (new OopsCode
@@ -61,7 +65,7 @@ internal static class OopsExplainer
         {
             // 32-bit code: an i386 kernel (EIP), or a compat task (user CS 0023).
             int bitness = ip?.Groups["w"].Value == "EIP" || ip?.Groups["cs"].Value is "0023" or "0060" or "0073" ? 32 : 64;
-            return (X86CodeDecoder.Decode(line, bitness, syntax, ipAddress), details.Registers);
+            return (X86CodeDecoder.Decode(line, bitness, syntax, ipAddress) with { UserMode = userMode }, details.Registers);
         }
         bool arm64 = line.UnitBytes == 4 && (details.Registers.ContainsKey("pstate") || details.Registers.ContainsKey("x29") ||
             lines.Any(l => l.Text.Contains("pstate:", StringComparison.Ordinal)));
@@ -78,6 +82,22 @@ internal static class OopsExplainer
         return (ArmCodeDecoder.Decode(line, arm64, ipAddress), regs);
     }
 
+    /// <summary>
+    /// The faulting instruction's IP line for the Code: line at <paramref name="ci"/>: the last one before it (newer x86
+    /// kernels print Code: right after RIP:), else the next one (older kernels print Code: after the trace).
+    /// </summary>
+    private static Match? IpOf(List<OopsLine> lines, int ci)
+    {
+        for (int i = ci - 1; i >= 0; i--)
+        {
+            if (lines[i].Text.TrimStart().StartsWith("Code:", StringComparison.Ordinal)) break;
+            if (IpLine.Match(lines[i].Text) is { Success: true } m && m.Length > m.Groups["w"].Length) return m;
+        }
+        for (int i = ci + 1; i < lines.Count; i++)
+            if (IpLine.Match(lines[i].Text) is { Success: true } m && m.Length > m.Groups["w"].Length) return m;
+        return null;
+    }
+
     /// <summary>Re-formats a report's decoded x86 code in another syntax (arm code has one syntax and is returned as is).</summary>
     public static KernelOops WithSyntax(KernelOops o, CodeSyntax syntax)
     {
@@ -85,21 +105,13 @@ internal static class OopsExplainer
         int bitness = code.Architecture == "i386" ? 32 : 64;
         var line = new CodeLine(code.Bytes.ToArray(), 1, code.MarkerOffset, code.Marker is "()" ? '(' : code.Marker is "<>" ? '<' : null, code.Truncated);
         ulong? marker = code.FaultingInstruction?.Address;
-        var recoded = X86CodeDecoder.Decode(line, bitness, syntax, marker);
-        var access = Access(recoded, o.Registers, o.FaultAddress, null, syntax);
-        return o with
-        {
-            Code = recoded,
-            FaultingInstruction = recoded.FaultingInstruction?.Text,
-            FaultingAccess = access is null || o.FaultingAccess is null ? access : access with
-            {
-                NullPointerOffset = o.FaultingAccess.NullPointerOffset,
-                Explanation = o.FaultingAccess.Explanation?.Replace(o.FaultingAccess.Instruction, access.Instruction).Replace(o.FaultingAccess.Operand, access.Operand),
-            },
-        };
+        var recoded = X86CodeDecoder.Decode(line, bitness, syntax, marker) with { UserMode = code.UserMode };
+        // arm registers are read apart from the common dump, but arm code has no other syntax: x86 uses Registers.
+        var access = recoded.UserMode ? null : Access(recoded, o.Registers, o.FaultingAccess is { MatchesFaultAddress: null } ? null : o.FaultAddress, o.Lines, syntax);
+        return o with { Code = recoded, FaultingInstruction = recoded.FaultingInstruction?.Text, FaultingAccess = access };
     }
 
-    private static FaultingAccess? Access(OopsCode code, IReadOnlyDictionary<string, ulong> regs, ulong? fault, List<OopsLine>? lines, CodeSyntax syntax)
+    private static FaultingAccess? Access(OopsCode code, IReadOnlyDictionary<string, ulong> regs, ulong? fault, IEnumerable<string> lines, CodeSyntax syntax)
     {
         FaultingAccess? acc = code.Architecture switch
         {
@@ -107,8 +119,9 @@ internal static class OopsExplainer
             "i386" => X86CodeDecoder.Evaluate(code, 32, regs, syntax),
             _ => ArmCodeDecoder.Evaluate(code, regs),
         };
-        if (acc is null || lines is null) return acc;
-        bool? matches = acc.Address is { } ad && fault is { } f ? ad == f : null;
+        if (acc is null) return acc;
+        // arm64 reports the fault address without the pointer's top byte (tags): compare below it there.
+        bool? matches = acc.Address is { } ad && fault is { } f ? ad == f || (code.Architecture == "arm64" && (ad & 0x00ff_ffff_ffff_ffff) == (f & 0x00ff_ffff_ffff_ffff)) : null;
         long? nullOffset = null;
         string what = acc.Operation switch { "Read" => "reads", "Write" => "writes", "ReadWrite" => "updates", _ => "accesses" };
         string regs0 = acc.BaseRegister is null ? "" : $"{acc.BaseRegister} (0x{acc.BaseValue:x})";
@@ -118,17 +131,19 @@ internal static class OopsExplainer
         string matchText = matches switch { true => "; matches the fault address", false => $"; the fault address is 0x{fault:x}", _ => "" };
         if (acc.Address is { } addr)
         {
-            var kasan = lines.Select(l => KasanNullRange.Match(l.Text)).FirstOrDefault(m => m.Success);
+            var kasan = lines.Select(l => KasanNullRange.Match(l)).FirstOrDefault(m => m.Success);
             if (kasan is not null && (matches == true || IsX86Shadow(addr, code)) && Fields.TryHex(kasan.Groups["lo"].Value, out ulong lo))
             {
                 nullOffset = (long)lo;
                 explanation = $"{acc.Instruction} {what} 0x{addr:x} = {sum}: the KASAN shadow of 0x{lo:x}, a NULL pointer plus offset 0x{lo:x}{matchText}";
             }
-            else if (IsX86Shadow(addr, code) && ((addr - X86KasanShadow) << 3) < PageSize)
+            else if (IsX86Shadow(addr, code))
             {
+                // KASAN checks the shadow byte of an address before the access: the address is (shadow - offset) << 3.
                 ulong shadowed = (addr - X86KasanShadow) << 3;
-                nullOffset = (long)shadowed;
-                explanation = $"{acc.Instruction} {what} 0x{addr:x} = {sum}: the KASAN shadow of 0x{shadowed:x}-0x{shadowed + 7:x}, a NULL pointer plus offset 0x{shadowed:x}{matchText}";
+                string whose = shadowed < PageSize ? $", a NULL pointer plus offset 0x{shadowed:x}" : Poison(shadowed) is { } p ? $", {p}" : "";
+                if (shadowed < PageSize) nullOffset = (long)shadowed;
+                explanation = $"{acc.Instruction} {what} 0x{addr:x} = {sum}: the KASAN shadow of 0x{shadowed:x}-0x{shadowed + 7:x}{whose}{matchText}";
             }
             else if (addr < PageSize && acc.Offset >= 0 && (acc.BaseValue ?? 0) < PageSize)
             {
@@ -136,7 +151,7 @@ internal static class OopsExplainer
                 string field = addr == 0 ? "a NULL pointer itself" : $"a NULL pointer plus offset 0x{addr:x} (a field of a struct reached through NULL)";
                 explanation = $"{acc.Instruction} {what} 0x{addr:x} = {sum}: {field}{matchText}";
             }
-            else if (Poison(addr) is { } poison)
+            else if (Poison(addr, code.Architecture == "x86_64") is { } poison)
                 explanation = $"{acc.Instruction} {what} 0x{addr:x} = {sum}: {poison}{matchText}";
             else
                 explanation = $"{acc.Instruction} {what} 0x{addr:x} = {sum}{matchText}";
@@ -146,12 +161,21 @@ internal static class OopsExplainer
         return acc with { MatchesFaultAddress = matches, NullPointerOffset = nullOffset, Explanation = explanation };
     }
 
+    /// <summary>The report's fault address, except CR2 in a general protection fault: a GPF sets no CR2, so it is stale.</summary>
+    private static ulong? FaultAddress(List<OopsLine> lines, OopsDetails details)
+    {
+        bool gpf = lines.Any(l => l.Text.Contains("general protection fault", StringComparison.Ordinal));
+        if (gpf && !lines.Any(l => l.Text.Contains("non-canonical address 0x", StringComparison.Ordinal))) return null;
+        return details.FaultAddress;
+    }
+
     private static bool IsX86Shadow(ulong addr, OopsCode code) =>
-        code.Architecture == "x86_64" && addr >= X86KasanShadow && addr < X86KasanShadow + (1UL << 44);
+        code.Architecture == "x86_64" && addr >= X86KasanShadow && addr < X86KasanShadow + (1UL << 61) && addr < 0xffff800000000000;
 
     /// <summary>The kernel's poison values (include/linux/poison.h): a pointer read from freed or unlinked memory.</summary>
-    private static string? Poison(ulong addr)
+    private static string? Poison(ulong addr, bool x86 = true)
     {
+        if ((addr >> 32) == 0xdead4ead) return "spinlock magic (0xdead4ead): a pointer read from a spinlock, so from a struct that is not what the code expects";
         if (addr is 0xdead000000000100 or 0xdead000000000122 || (addr & ~0xffUL) == 0xdead000000000100)
             return "LIST_POISON: a list entry used after list_del()";
         if ((addr >> 32) == 0x6b6b6b6b) return "slab free poison (0x6b): a pointer read from freed memory, use after free";
@@ -159,7 +183,7 @@ internal static class OopsExplainer
         if ((addr >> 32) == 0xcccccccc) return "KFENCE/redzone pattern: an out-of-bounds pointer";
         // x86_64 canonical addresses have bits 63..47 all equal.
         ulong top = addr >> 47;
-        if (top != 0 && top != 0x1ffff && addr > 0xffffffff) return "a non-canonical address: a corrupted pointer";
+        if (x86 && top != 0 && top != 0x1ffff && addr > 0xffffffff) return "a non-canonical address: a corrupted pointer";
         return null;
     }
 
@@ -191,6 +215,10 @@ internal static class OopsExplainer
         @"^kernel/printk/|^kernel/kcsan/|^arch/.*/kernel/dumpstack|^kernel/stacktrace\.c|^arch/.*/entry/",
         RegexOptions.CultureInvariant);
 
+    private static readonly Regex SourceLocation = new(
+        @"(?:\+0x[0-9a-f]+/0x[0-9a-f]+|[A-Za-z0-9_.]+)(?: \[[^\]]+\])? (?<f>[A-Za-z0-9_.\-/]+\.(?:c|h|S|rs)):[0-9]+",
+        RegexOptions.ExplicitCapture | RegexOptions.CultureInvariant);
+
     /// <summary>
     /// The guilty frame's source file and module: the frame named by the guilty function (RIP/pc or the trace),
     /// its file unless that file is never guilty (then the next frame's), its module with the taint letters the
@@ -211,6 +239,18 @@ internal static class OopsExplainer
             if (start < 0 && OopsFormats.CommonSkipMatcher.IsMatch(SymbolDemangler.Demangle(f.Function))) continue;
             string path = FileOf(f.Source);
             if (!NeverGuiltyFile.IsMatch(path)) file = path;
+        }
+        // Else syzkaller's rule over the report text: the first file of a frame-like location that is not never-guilty
+        // (lockdep's "at: func+0x../0x.. file:line" lines, arm's "(func+0x../0x.. file:line)", inline-only IP lines).
+        for (int i = 0; i < lines.Count && file is null; i++)
+        {
+            string t = lines[i].Text;
+            if (!t.Contains(".c:", StringComparison.Ordinal) && !t.Contains(".h:", StringComparison.Ordinal) && !t.Contains(".S:", StringComparison.Ordinal) && !t.Contains(".rs:", StringComparison.Ordinal)) continue;
+            foreach (Match m in SourceLocation.Matches(t))
+            {
+                string path = FileOf(m.Groups["f"].Value);
+                if (!NeverGuiltyFile.IsMatch(path)) { file = path; break; }
+            }
         }
         OopsModule? module = null;
         if (start >= 0 && frames[start].Module is { } name)

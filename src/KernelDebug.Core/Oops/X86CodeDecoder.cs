@@ -140,7 +140,8 @@ internal static class X86CodeDecoder
         }
         var formatter = CreateFormatter(syntax);
         var sout = new StringOutput();
-        formatter.FormatOperand(ins, sout, op);
+        // Formatter operands are in printed order (AT&T reverses them): map the instruction's operand.
+        formatter.FormatOperand(ins, sout, formatter.GetFormatterOperand(ins, op));
         string operand = sout.ToStringAndReset();
 
         bool ripRelative = ins.IsIPRelativeMemoryOperand;
