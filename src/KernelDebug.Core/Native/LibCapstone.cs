@@ -39,17 +39,23 @@ internal static partial class LibCapstone
 
     private static readonly Lazy<string?> _unavailable = new(() =>
     {
+        if (Probe(Lib) is { } reason) return reason;
+        if (Open(ArchArm64, ModeArm, out nuint h) != 0) return "Capstone could not open an arm64 disassembler";
+        Close(ref h);
+        return null;
+    });
+
+    /// <summary>Why a Capstone library of this name cannot be used (not installed, not Capstone), or null when it loads.</summary>
+    public static string? Probe(string library)
+    {
+        if (!NativeLibrary.TryLoad(library, typeof(LibCapstone).Assembly, null, out nint handle))
+            return $"{library} (Capstone) is not installed: apt-get install libcapstone4";
         try
         {
-            if (Open(ArchArm64, ModeArm, out nuint h) != 0) return "Capstone could not open an arm64 disassembler";
-            Close(ref h);
-            return null;
+            return NativeLibrary.TryGetExport(handle, "cs_disasm", out _) ? null : $"{library} has no cs_disasm: not Capstone";
         }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
-        {
-            return $"{Lib} (Capstone) is not installed: apt-get install libcapstone4";
-        }
-    });
+        finally { NativeLibrary.Free(handle); }
+    }
 
     /// <summary>
     /// Decodes every instruction: one per <paramref name="unit"/> bytes for fixed-width code (arm64, arm), else

@@ -24,8 +24,7 @@ internal static class ArmCodeDecoder
             Bytes = bytes,
             Truncated = line.Truncated,
         };
-        if (decoded is null)
-            return common with { Decoded = false, NotDecodedReason = LibCapstone.Unavailable ?? "Capstone could not open a disassembler" };
+        if (decoded is null) return NotDecoded(line, arm64, LibCapstone.Unavailable ?? "Capstone could not open a disassembler");
         var list = new List<CodeInstruction>();
         foreach (var (off, raw) in decoded)
         {
@@ -72,6 +71,18 @@ internal static class ArmCodeDecoder
             ? $"#-0x{(w ? (ulong)(uint)-(int)(uint)v : (ulong)-(long)v):x}" : $"#0x{v:x}";
         return ins with { Mnemonic = "mov", Operands = $"{m.Groups["rd"].Value}, {text}" };
     }
+
+    /// <summary>The code of a line that no disassembler could decode here, with the reason.</summary>
+    public static OopsCode NotDecoded(CodeLine line, bool arm64, string reason) => new()
+    {
+        Architecture = arm64 ? "arm64" : line.UnitBytes == 2 ? "arm (Thumb)" : "arm",
+        Marker = line.Marker is { } k ? (k == '<' ? "<>" : "()") : null,
+        MarkerOffset = line.MarkerOffset,
+        Bytes = line.Bytes,
+        Truncated = line.Truncated,
+        Decoded = false,
+        NotDecodedReason = reason,
+    };
 
     // [base], [base, #imm], [base, #imm]!, [base], #imm (post-index), [base, idx], [base, idx, lsl #n], [base, widx, sxtw #n]
     private static readonly Regex MemOperand = new(
