@@ -190,10 +190,14 @@ internal static class OopsExplainer
     /// <summary>The <c>Modules linked in:</c> list with each module's taint letters.</summary>
     public static List<OopsModule> LinkedModules(List<OopsLine> lines)
     {
-        var list = new List<OopsModule>();
         var line = lines.FirstOrDefault(l => l.Text.StartsWith("Modules linked in:", StringComparison.Ordinal));
-        if (line is null) return list;
-        string text = line.Text[18..];
+        return line is null ? new List<OopsModule>() : ParseModuleList(line.Text[18..]);
+    }
+
+    /// <summary>The text after <c>Modules linked in:</c>: <c>nvidia(POE) snd_hda_intel ... [last unloaded: x]</c>.</summary>
+    public static List<OopsModule> ParseModuleList(string text)
+    {
+        var list = new List<OopsModule>();
         int last = text.IndexOf("[last unloaded", StringComparison.Ordinal);
         if (last >= 0) text = text[..last];
         foreach (var tok in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
