@@ -2,6 +2,8 @@ BeforeAll {
     Import-Module $env:KERNELDEBUG_MODULE -Force
     $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:Corpus = Join-Path $Repo '../shared/fixtures/oops/syzkaller'
+    # A git worktree one level deeper (/work/wt/name) finds the corpus beside its parent.
+    if (-not (Test-Path $Corpus)) { $script:Corpus = Join-Path $Repo '../../shared/fixtures/oops/syzkaller' }
     $script:Fixtures = Join-Path $Repo 'tests/fixtures/oops'
 }
 
