@@ -58,9 +58,9 @@ internal static class ArmCodeDecoder
         if (!arm64) return ins.Operands.Contains('s') ? ins with { Operands = ArmAliasRegs.Replace(ins.Operands, "r9") } : ins;
         if (ins.Mnemonic is not ("movz" or "movn") || MovWide.Match(ins.Operands) is not { Success: true } m) return ins;
         string immText = m.Groups["imm"].Value;
-        ulong imm = immText.StartsWith("0x", StringComparison.Ordinal)
-            ? ulong.Parse(immText[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture) : ulong.Parse(immText, CultureInfo.InvariantCulture);
-        int sh = m.Groups["sh"].Success ? int.Parse(m.Groups["sh"].Value, CultureInfo.InvariantCulture) : 0;
+        bool hex = immText.StartsWith("0x", StringComparison.Ordinal);
+        if (!ulong.TryParse(hex ? immText[2..] : immText, hex ? NumberStyles.AllowHexSpecifier : NumberStyles.None, CultureInfo.InvariantCulture, out ulong imm)) return ins;
+        int sh = m.Groups["sh"].Success && int.TryParse(m.Groups["sh"].Value, CultureInfo.InvariantCulture, out int shv) ? shv & 63 : 0;
         bool w = m.Groups["rd"].Value[0] == 'w';
         // The alias does not apply to a zero immediate shifted by a non-zero amount (except movz #0, lsl #0).
         if (imm == 0 && sh != 0) return ins;
@@ -105,15 +105,14 @@ internal static class ArmCodeDecoder
             string imm = m.Groups["imm"].Value;
             bool neg = imm.StartsWith('-');
             if (neg) imm = imm[1..];
-            disp = imm.StartsWith("0x", StringComparison.Ordinal)
-                ? long.Parse(imm[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
-                : long.Parse(imm, CultureInfo.InvariantCulture);
+            bool hex = imm.StartsWith("0x", StringComparison.Ordinal);
+            if (!long.TryParse(hex ? imm[2..] : imm, hex ? NumberStyles.AllowHexSpecifier : NumberStyles.None, CultureInfo.InvariantCulture, out disp)) return null;
             if (neg) disp = -disp;
             // Post-index and pre-index writeback: the access itself is at the base (post) or base+imm (pre).
         }
         string? indexName = m.Groups["idx"].Success ? RegName(m.Groups["idx"].Value, arm64) : null;
         ulong? indexValue = indexName is null ? null : Lookup(registers, indexName);
-        int shift = m.Groups["sh"].Success ? int.Parse(m.Groups["sh"].Value, CultureInfo.InvariantCulture) : 0;
+        int shift = m.Groups["sh"].Success && int.TryParse(m.Groups["sh"].Value, CultureInfo.InvariantCulture, out int sv) ? sv & 31 : 0;
         string ext = m.Groups["ext"].Value;
         if (indexValue is { } iv)
         {

@@ -29,6 +29,19 @@ internal static class OopsExplainer
 
     public static OopsExplanation Explain(List<OopsLine> lines, OopsDetails details, string? guilty, CodeSyntax syntax = CodeSyntax.Intel)
     {
+        try
+        {
+            return ExplainCore(lines, details, guilty, syntax);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An explanation is extra: odd bytes or registers must never cost the report its title.
+            return new OopsExplanation(null, null, null, null, [], details.Registers);
+        }
+    }
+
+    private static OopsExplanation ExplainCore(List<OopsLine> lines, OopsDetails details, string? guilty, CodeSyntax syntax)
+    {
         var modules = LinkedModules(lines);
         var (code, regs) = DecodeCode(lines, details, syntax);
         var access = code is { Decoded: true, UserMode: false } ? Access(code, regs, FaultAddress(lines, details), lines.Select(l => l.Text), syntax) : null;

@@ -141,7 +141,9 @@ internal static class X86CodeDecoder
         var formatter = CreateFormatter(syntax);
         var sout = new StringOutput();
         // Formatter operands are in printed order (AT&T reverses them): map the instruction's operand.
-        formatter.FormatOperand(ins, sout, formatter.GetFormatterOperand(ins, op));
+        // An implicit memory operand (xlat, string ops in some forms) is not printed: show all operands then.
+        int fop = formatter.GetFormatterOperand(ins, op);
+        if (fop >= 0) formatter.FormatOperand(ins, sout, fop); else formatter.FormatAllOperands(ins, sout);
         string operand = sout.ToStringAndReset();
 
         bool ripRelative = ins.IsIPRelativeMemoryOperand;

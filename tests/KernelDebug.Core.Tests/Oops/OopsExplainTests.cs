@@ -241,6 +241,40 @@ public sealed class OopsExplainTests
         Assert.Null(bad.FaultingAccess);
     }
 
+    [Fact]
+    public void RandomCodeBytes_NeverThrow()
+    {
+        var rng = new Random(16);
+        var regs = new Dictionary<string, ulong>
+        {
+            ["RAX"] = 0, ["RBX"] = 0x10, ["RSI"] = ulong.MaxValue, ["RDI"] = 0xdffffc0000000000, ["GS"] = 0xffff888000000000,
+            ["x0"] = 0, ["x1"] = 0x6b6b6b6b6b6b6b6b, ["sp"] = 0xffff800080000000,
+        };
+        for (int n = 0; n < 300; n++)
+        {
+            int len = rng.Next(1, 64), marker = rng.Next(0, len);
+            var bytes = new byte[len];
+            rng.NextBytes(bytes);
+            string x86 = string.Join(' ', bytes.Select((b, i) => i == marker ? $"<{b:x2}>" : $"{b:x2}"));
+            var line = CodeLine.Parse(x86)!;
+            foreach (int bits in new[] { 32, 64 })
+            foreach (var syntax in new[] { CodeSyntax.Intel, CodeSyntax.Att })
+            {
+                var code = X86CodeDecoder.Decode(line, bits, syntax, n % 2 == 0 ? 0xffffffff81000000UL : null);
+                Assert.True(code.Decoded);
+                Assert.All(code.Instructions, i => Assert.True(i.Length > 0));
+                X86CodeDecoder.Evaluate(code, bits, regs, syntax);
+            }
+            var words = CodeLine.Parse(string.Join(' ', Enumerable.Range(0, len / 4 + 1).Select(i => i == marker / 4 ? $"({rng.Next():x8})" : $"{rng.Next():x8}")))!;
+            foreach (bool arm64 in new[] { true, false })
+            {
+                var code = ArmCodeDecoder.Decode(words, arm64, null);
+                Assert.True(code.Decoded);
+                ArmCodeDecoder.Evaluate(code, regs);
+            }
+        }
+    }
+
     /// <summary>A report of this very kernel, built from real kallsyms addresses (never written to /dev/kmsg).</summary>
     [Fact]
     public void RawAddresses_SymbolizedAgainstThisKernelsKallsyms()
