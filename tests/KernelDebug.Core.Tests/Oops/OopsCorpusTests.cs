@@ -21,6 +21,9 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
     private const double AltFloor = 0.995;
     private const double CorruptedPrecisionFloor = 0.99;
     private const double CorruptedRecallFloor = 0.99;
+    private const double GuiltyFileFloor = 0.9;
+    private const double CodeDecodedFloor = 0.99;
+    private const double NullExplainedFloor = 1.0;
     private const double PanickedFloor = 0.99;   // ours is per report: a panic after later reports is theirs, not the first one's
 
     private static readonly System.Text.RegularExpressions.Regex SourceFrame = new(
@@ -83,6 +86,7 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         // Explanations: guilty file/module filled where the report carries them, Code: decoded, NULL + offset named.
         Tally guiltyFile = new(), guiltyModule = new(), codeDecoded = new(), nullExplained = new(), accessMatches = new();
         var nullMisses = new StringBuilder();
+        int nullNamed = 0;
         foreach (var path in files)
         {
             var c = CorpusCase.Load(path);
@@ -112,6 +116,7 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
                     accessMatches.Add(got.FaultingAccess.MatchesFaultAddress == true);
                     if (got.FaultingAccess.MatchesFaultAddress != true) nullMisses.AppendLine($"{c.Name}: {got.FaultingAccess.Explanation}");
                 }
+                if (got.FaultingAccess?.NullPointerOffset is not null) nullNamed++;
                 bool nullDeref = got.Kind == OopsKind.NullPointerDereference || got.Lines.Any(l => l.Contains("null-ptr-deref", StringComparison.Ordinal));
                 if (nullDeref && got.Code is { Decoded: true, UserMode: false } nc && nc.FaultingInstruction is not null)
                 {
@@ -172,6 +177,7 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         sb.AppendLine($"  Code: decoded       {codeDecoded} of reports with Code: bytes (faulting instruction found)");
         sb.AppendLine($"  access = fault addr {accessMatches} of page faults/GPFs whose faulting access was evaluated");
         sb.AppendLine($"  NULL + offset       {nullExplained} of NULL dereferences with a decoded Code: line");
+        sb.AppendLine($"  NULL + offset named in {nullNamed} reports in all (KASAN shadow checks of GPFs included)");
         sb.AppendLine("  per expected TYPE:                 detection       exact title     guilty frame");
         foreach (var (k, v) in perType)
             sb.AppendLine($"    {k,-32} {v.Detect,-16}{v.Title,-16}{v.Frame}");
@@ -193,6 +199,9 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         Assert.True(alt.Rate >= AltFloor, $"alt titles {alt} below floor {AltFloor}");
         Assert.True(precision >= CorruptedPrecisionFloor, $"corrupted precision {precision} below floor");
         Assert.True(recall >= CorruptedRecallFloor, $"corrupted recall {recall} below floor");
+        Assert.True(guiltyFile.Rate >= GuiltyFileFloor, $"GuiltyFile {guiltyFile} below floor {GuiltyFileFloor}");
+        Assert.True(codeDecoded.Rate >= CodeDecodedFloor, $"Code: decoded {codeDecoded} below floor {CodeDecodedFloor}");
+        Assert.True(nullExplained.Rate >= NullExplainedFloor, $"NULL + offset {nullExplained} below floor {NullExplainedFloor}");
         Assert.True(panicked.Rate >= PanickedFloor, $"panicked {panicked} below floor {PanickedFloor}");
     }
 }
