@@ -19,17 +19,22 @@ public static class TestPaths
     /// <summary>A fixture file or folder under <c>tests/fixtures</c>.</summary>
     public static string Fixture(params string[] parts) => Path.Combine([Fixtures, .. parts]);
 
-    /// <summary><c>../shared/fixtures</c> beside the repository (the crash-report corpus), as laid for sessions and CI.</summary>
-    /// A git worktree one level deeper (<c>/work/wt/name</c>) finds the same folder beside its parent.
-    public static string SharedFixtures
+    /// <summary>
+    /// <c>shared/fixtures</c> (the crash-report corpus) beside the repository, as laid for sessions and CI, or beside a
+    /// folder above it (a git worktree under <c>wt/</c> shares its main checkout's corpus).
+    /// </summary>
+    public static string SharedFixtures => SharedFixturesLazy.Value;
+
+    private static readonly Lazy<string> SharedFixturesLazy = new(() =>
     {
-        get
+        string beside = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures"));
+        for (var d = new DirectoryInfo(RepoRoot).Parent; d is not null; d = d.Parent)
         {
-            string beside = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures"));
-            string above = Path.GetFullPath(Path.Combine(RepoRoot, "..", "..", "shared", "fixtures"));
-            return Directory.Exists(beside) || !Directory.Exists(above) ? beside : above;
+            string candidate = Path.Combine(d.FullName, "shared", "fixtures");
+            if (Directory.Exists(candidate)) return candidate;
         }
-    }
+        return beside;
+    });
 
     /// <summary>The built module folder (<c>out/KernelDebug</c>), present after <c>build.ps1 Build</c>.</summary>
     public static string ModuleDirectory => Path.Combine(RepoRoot, "out", "KernelDebug");

@@ -26,8 +26,16 @@ Describe 'Get-KernelMessage' {
 
     It 'shows a table with uptime, level and text' {
         $out = Get-KernelMessage -Path (Join-Path $Fixtures 'dmesg-r.txt') | Select-Object -First 3 | Out-String
-        $out | Should -Match 'Uptime\s+Level\s+Text'
+        $out | Should -Match 'Uptime/Time\s+Level\s+Text'
         $out | Should -Match 'Linux version'
+    }
+
+    It 'shows the wall-clock time of dmesg -T whole, not cut into the uptime column' {
+        $m = Get-KernelMessage -Path (Join-Path $Fixtures 'dmesg-T.txt') | Select-Object -First 1
+        $m.Uptime | Should -BeNullOrEmpty
+        $m.Time.LocalDateTime.ToString('yyyy-MM-dd HH:mm:ss') | Should -Be '2026-11-27 07:51:40'
+        $out = $m | Out-String -Width 200
+        $out | Should -Match '2026-11-27 07:51:40 +\S* *Linux version'
     }
 
     It 'explains the time drift in its help' {

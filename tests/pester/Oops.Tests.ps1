@@ -1,9 +1,10 @@
 BeforeAll {
     Import-Module $env:KERNELDEBUG_MODULE -Force
     $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    # shared/ beside the repository, or beside a folder above it (a git worktree under wt/), as TestPaths finds it.
     $script:Corpus = Join-Path $Repo '../shared/fixtures/oops/syzkaller'
-    # A git worktree one level deeper (/work/wt/name) finds the corpus beside its parent.
-    if (-not (Test-Path $Corpus)) { $script:Corpus = Join-Path $Repo '../../shared/fixtures/oops/syzkaller' }
+    for ($d = Split-Path $Repo; $d -and -not (Test-Path (Join-Path $d 'shared/fixtures/oops/syzkaller')); $d = Split-Path $d) { }
+    if ($d) { $script:Corpus = Join-Path $d 'shared/fixtures/oops/syzkaller' }
     $script:Fixtures = Join-Path $Repo 'tests/fixtures/oops'
 }
 

@@ -188,6 +188,17 @@ public static class KernelLog
     public static IEnumerable<KernelMessage> ReadFile(string path, ParseContext ctx) => ReadGroup(GroupOf(Path.GetFullPath(path)), ctx);
 
     /// <summary>
+    /// As <see cref="ReadFile(string, ParseContext)"/>, building only the messages <paramref name="wanted"/> asks for:
+    /// a message whose lines it all declines is not built (dmesg-style text; other formats are read whole). For readers
+    /// that need a few regions of a large log, such as the crash-report scanner.
+    /// </summary>
+    internal static IEnumerable<KernelMessage> ReadFile(string path, ParseContext ctx, KernelLogParser.LineFilter wanted)
+    {
+        var files = GroupOf(Path.GetFullPath(path));
+        return files.Count == 1 ? ReadText(files[0], ctx, null, null, CancellationToken.None, wanted) : ReadPstoreParts(files, ctx);
+    }
+
+    /// <summary>
     /// Reads several files as <see cref="ReadFile"/> does, each pstore dump once even when several of its parts are
     /// given. An error on one file ends the enumeration; use <see cref="GroupFiles"/> and <see cref="ReadGroup"/> to go on past it.
     /// </summary>
@@ -238,7 +249,8 @@ public static class KernelLog
         if (parser.Flush() is { } last) yield return last;
     }
 
-    private static IEnumerable<KernelMessage> ReadText(string path, ParseContext ctx, KernelLogFormat? format, DateTimeOffset? bootTime, CancellationToken ct)
+    private static IEnumerable<KernelMessage> ReadText(string path, ParseContext ctx, KernelLogFormat? format, DateTimeOffset? bootTime, CancellationToken ct,
+        KernelLogParser.LineFilter? wanted = null)
     {
         ctx.Source = path;
         using var reader = Open(path);
@@ -248,7 +260,8 @@ public static class KernelLog
         var lines = new LineReader(reader);
         var head = new List<string>(KernelLogParser.DetectLines);
         while (head.Count < KernelLogParser.DetectLines && lines.Next()) head.Add(lines.Line.ToString());
-        var parser = new KernelLogParser(format ?? KernelLogParser.Detect(head), ctx, path, bootTime, reference);
+        var detected = KernelLogParser.Detect(head, out var shape);
+        var parser = new KernelLogParser(format ?? detected, ctx, path, bootTime, reference) { Shape = format is null ? shape : null, Wanted = wanted };
         for (int i = 0; i < head.Count; i++)
             if (parser.Feed(head[i], i + 1) is { } m) yield return m;
         if (head.Count == KernelLogParser.DetectLines)

@@ -13,6 +13,9 @@ namespace KernelDebug.Core.Kmsg;
 /// </summary>
 public sealed class KernelLogParser
 {
+    /// <summary>Decides whether a log line is wanted (see <see cref="Wanted"/>).</summary>
+    internal delegate bool LineFilter(ReadOnlySpan<char> line);
+
     private static readonly string[] Months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
     private readonly ParseContext _ctx;
@@ -41,6 +44,9 @@ public sealed class KernelLogParser
     /// <summary>The format being parsed.</summary>
     public KernelLogFormat Format { get; }
 
+    /// <summary>How the input was pasted (quote markers, indent, tabs, a foreign prefix), taken off each line; null for none.</summary>
+    internal PasteShape? Shape { get; set; }
+
     /// <summary>File or device name stored in each message (changes between the parts of a pstore dump).</summary>
     public string? Source { get; set; }
 
@@ -51,7 +57,8 @@ public sealed class KernelLogParser
         var lines = new LineReader(reader);
         var head = new List<string>();
         while (head.Count < DetectLines && lines.Next()) head.Add(lines.Line.ToString());
-        var parser = new KernelLogParser(format ?? Detect(head), ctx, source, bootTime, referenceTime);
+        var detected = Detect(head, out var shape);
+        var parser = new KernelLogParser(format ?? detected, ctx, source, bootTime, referenceTime) { Shape = format is null ? shape : null };
         for (int i = 0; i < head.Count; i++)
             if (parser.Feed(head[i], i + 1) is { } m) yield return m;
         if (head.Count == DetectLines)
@@ -69,15 +76,42 @@ public sealed class KernelLogParser
     public const int DetectLines = 40;
 
     /// <summary>Guesses the format of a log from its first lines: each line votes for the format it looks like.</summary>
-    public static KernelLogFormat Detect(IReadOnlyList<string> lines)
+    public static KernelLogFormat Detect(IReadOnlyList<string> lines) => Detect(lines, out _);
+
+    /// <summary>
+    /// As <see cref="Detect(IReadOnlyList{string})"/>, for a paste too: when taking a quote marker, an indent, tabs or
+    /// another tool's prefix off the lines (<paramref name="shape"/>) lets more of them be read, that shape is used.
+    /// </summary>
+    internal static KernelLogFormat Detect(IReadOnlyList<string> lines, out PasteShape? shape)
     {
+        // Quote markers, an indent and tabs are taken off whenever most lines carry them; another tool's prefix only
+        // when that lets more lines be read (syslog lines carry the kernel's timestamp after their own prefix too).
+        shape = PasteShape.Guess(lines);
+        var format = Vote(lines, shape, out int known);
+        if (PasteShape.WithForeignPrefix(shape, lines) is { } prefixed)
+        {
+            var cut = Vote(lines, prefixed, out int knownCut);
+            if (knownCut > known)
+            {
+                shape = prefixed;
+                return cut;
+            }
+        }
+        return format;
+    }
+
+    private static KernelLogFormat Vote(IReadOnlyList<string> lines, PasteShape? shape, out int known)
+    {
+        known = 0;
         Span<int> votes = stackalloc int[Enum.GetValues<KernelLogFormat>().Length];
         for (int i = 0; i < lines.Count; i++)
         {
-            var line = lines[i].AsSpan();
+            var line = shape is null ? lines[i].AsSpan() : shape.Apply(lines[i]);
             if (line.IsEmpty || line.StartsWith("-- ")) continue;
-            if (i == 0 && PstoreHeader.TryParse(line, out _)) return KernelLogFormat.Pstore;
-            votes[(int)Classify(line)]++;
+            if (i == 0 && PstoreHeader.TryParse(line, out _)) { known = lines.Count; return KernelLogFormat.Pstore; }
+            var c = Classify(line);
+            if (c != KernelLogFormat.PlainText) known++;
+            votes[(int)c]++;
         }
         int best = 0;
         for (int f = 1; f < votes.Length; f++)
@@ -122,6 +156,7 @@ public sealed class KernelLogParser
     /// <summary>Takes one line (1-based <paramref name="lineNumber"/>) and returns the message it completed, if any.</summary>
     public KernelMessage? Feed(ReadOnlySpan<char> line, int lineNumber)
     {
+        if (Shape is not null) line = Shape.Apply(line);
         switch (Format)
         {
             case KernelLogFormat.Kmsg: return FeedKmsg(line, lineNumber);
@@ -151,6 +186,63 @@ public sealed class KernelLogParser
             _warnings = MaxWarnings;
         }
         return TakePending();
+    }
+
+    /// <summary>
+    /// Lines only some consumers need (the crash-report scanner needs the regions around report headers): when set and
+    /// it returns false for a line that starts a message, the message is not built (dmesg-style formats only).
+    /// </summary>
+    internal LineFilter? Wanted { get; set; }
+
+    private bool _skipped;
+    private char[] _skippedLine = new char[256];
+    private int _skippedLength, _skippedNumber;
+
+    // True when the line belongs to a message that is not built. A wanted later line of a skipped message builds it.
+    private bool SkipOrRestore(ReadOnlySpan<char> line, int n, bool starts)
+    {
+        bool loose = !starts && !LooksLikeBrokenPrefix(line) && !(Format == KernelLogFormat.Pstore && PstoreHeader.TryParse(line, out _));
+        if (_pending is null && !Wanted!(line))
+        {
+            if (starts) { Skip(line, n, first: true); return true; }
+            if (!loose) return false;
+            if (!PasteNoise.IsForeign(line)) Skip(line, n, first: !_skipped);
+            return true;
+        }
+        if (!_skipped) return false;
+        _skipped = false;
+        if (loose && !PasteNoise.IsForeign(line))
+        {
+            // Feed the skipped lines again (the first starts the message, the rest continue it) as if never skipped.
+            var wanted = Wanted;
+            Wanted = null;
+            try
+            {
+                var rest = _skippedLine.AsSpan(0, _skippedLength);
+                int nl = rest.IndexOf('\n');
+                FeedText(nl < 0 ? rest : rest[..nl], _skippedNumber);
+                while (nl >= 0)
+                {
+                    rest = rest[(nl + 1)..];
+                    nl = rest.IndexOf('\n');
+                    FeedText(nl < 0 ? rest : rest[..nl], _skippedNumber);
+                }
+            }
+            finally { Wanted = wanted; }
+        }
+        return false;
+    }
+
+    // Keeps a skipped message's lines (its first, then its continuation lines, '\n'-separated) in one reused buffer.
+    private void Skip(ReadOnlySpan<char> line, int n, bool first)
+    {
+        int at = first ? 0 : _skippedLength + 1;
+        if (_skippedLine.Length < at + line.Length) Array.Resize(ref _skippedLine, (at + line.Length) * 2);
+        if (!first) _skippedLine[at - 1] = '\n';
+        line.CopyTo(_skippedLine.AsSpan(at));
+        _skippedLength = at + line.Length;
+        if (first) _skippedNumber = n;
+        _skipped = true;
     }
 
     private KernelMessage? TakePending()
@@ -213,7 +305,9 @@ public sealed class KernelLogParser
             case KernelLogFormat.Pstore:
             {
                 var p = ConsolePrefix.Parse(line);
-                if (p.Uptime is not null || p.Level is not null) return Start(FromPrefix(p, line, n, null));
+                bool starts = p.Uptime is not null || p.Level is not null;
+                if (Wanted is not null && SkipOrRestore(line, n, starts)) return null;
+                if (starts) return Start(FromPrefix(p, line, n, null));
                 if (Format == KernelLogFormat.Pstore && PstoreHeader.TryParse(line, out _)) return null;
                 if (LooksLikeBrokenPrefix(line))
                 {
@@ -258,14 +352,14 @@ public sealed class KernelLogParser
             case KernelLogFormat.Rfc5424:
                 return Rfc5424(line, n);
             default:
-                return Start(Message(line, n, null, null));
+                return PasteNoise.IsForeign(line) ? null : Start(Message(line, n, null, null));
         }
     }
 
     private KernelMessage FromPrefix(in ConsolePrefix p, ReadOnlySpan<char> line, int n, DateTimeOffset? time) => new()
     {
         Uptime = p.Uptime,
-        Time = time ?? (_bootTime + p.Uptime),
+        Time = time ?? Fields.AddOrNull(_bootTime, p.Uptime),
         Level = p.Level,
         Facility = p.Facility,
         ThreadId = p.ThreadId,
@@ -278,7 +372,7 @@ public sealed class KernelLogParser
     private KernelMessage Message(ReadOnlySpan<char> text, int n, DateTimeOffset? time, TimeSpan? uptime) => new()
     {
         Uptime = uptime,
-        Time = time ?? (_bootTime + uptime),
+        Time = time ?? Fields.AddOrNull(_bootTime, uptime),
         Text = text.ToString(),
         Source = Source,
         LineNumber = n,
@@ -288,6 +382,7 @@ public sealed class KernelLogParser
     // multi-line message bare); at the top of a file it stands alone.
     private KernelMessage? Loose(ReadOnlySpan<char> line, int n)
     {
+        if (PasteNoise.IsForeign(line)) return null;
         if (_pending is not null) { Continue(line); return null; }
         return Start(Message(line, n, null, null));
     }
@@ -308,9 +403,13 @@ public sealed class KernelLogParser
         if (line.StartsWith("-- ")) return null;
         if ((line[0] == ' ' || line[0] == '\t') && _pending is not null)
         {
-            Continue(line.Trim());
+            if (!PasteNoise.IsForeign(line)) Continue(line.Trim());
             return null;
         }
+        // A kernel line pasted without the date and host its neighbours have is still a message.
+        var p = ConsolePrefix.Parse(line);
+        if (p.Uptime is not null) return Start(FromPrefix(p, line, n, null));
+        if (PasteNoise.IsForeign(line)) return null;
         Warn(n, "not a syslog line", line);
         return null;
     }
@@ -328,7 +427,12 @@ public sealed class KernelLogParser
         var afterHost = rest[(sp + 1)..];
         int colon = afterHost.IndexOf(": ");
         ReadOnlySpan<char> body;
-        if (colon > 0 && afterHost[..colon].IndexOf(' ') < 0) body = afterHost[(colon + 2)..];
+        if (colon > 0 && afterHost[..colon].IndexOf(' ') < 0)
+        {
+            // Exports of the whole journal and pasted syslog carry user space's lines too: not kernel messages.
+            if (!PasteNoise.IsKernelIdent(afterHost[..colon])) return null;
+            body = afterHost[(colon + 2)..];
+        }
         else if (afterHost.EndsWith(":") && afterHost.IndexOf(' ') < 0) body = default;
         else
         {
@@ -344,7 +448,7 @@ public sealed class KernelLogParser
         return Start(new KernelMessage
         {
             Uptime = p.Uptime ?? uptime,
-            Time = time ?? (_bootTime + (p.Uptime ?? uptime)),
+            Time = time ?? Fields.AddOrNull(_bootTime, p.Uptime ?? uptime),
             Level = pri is int v ? (KernelLogLevel)(v & 7) : p.Level,
             Facility = pri is int f ? (KernelLogFacility)(f >> 3) : p.Facility,
             ThreadId = p.ThreadId,
@@ -368,7 +472,11 @@ public sealed class KernelLogParser
         var rest = line[(close + 3)..];
         int at = 0;
         var ts = NextField(rest, ref at);
-        for (int k = 0; k < 4; k++) NextField(rest, ref at); // HOSTNAME APP-NAME PROCID MSGID
+        NextField(rest, ref at); // HOSTNAME
+        var app = NextField(rest, ref at);
+        NextField(rest, ref at); // PROCID
+        NextField(rest, ref at); // MSGID
+        if (!app.IsEmpty && app is not "-" && !PasteNoise.IsKernelIdent(app)) return null;
         if (!TryParseIso(ts, out var time))
         {
             Warn(n, "malformed RFC 5424 header", line);
@@ -411,6 +519,8 @@ public sealed class KernelLogParser
                 Warn(n, "not a journal JSON object", line);
                 return null;
             }
+            // An export of the whole journal: user space's entries are not kernel messages.
+            if (Str(root, "_TRANSPORT") is { } transport && transport != "kernel") return null;
             string? text = Str(root, "MESSAGE");
             if (text is null)
             {
@@ -421,11 +531,18 @@ public sealed class KernelLogParser
             long? mono = Num(root, "_SOURCE_MONOTONIC_TIMESTAMP") ?? Num(root, "__MONOTONIC_TIMESTAMP");
             long? prio = Num(root, "PRIORITY");
             long? fac = Num(root, "SYSLOG_FACILITY");
-            TimeSpan? uptime = mono is long us ? TimeSpan.FromTicks(us * 10) : null;
+            TimeSpan? uptime = mono is long us && Fields.TryMicroseconds(us, out var up) && up >= TimeSpan.Zero ? up : null;
+            if (mono is not null && uptime is null) Warn(n, "monotonic timestamp is past the range of a duration", line);
+            DateTimeOffset? time = Fields.AddOrNull(_bootTime, uptime);
+            if (realtime is long rt)
+            {
+                if (Fields.TryUnixMicroseconds(rt, out var wall)) time = wall;
+                else { time = null; Warn(n, "realtime timestamp is outside the calendar", line); }
+            }
             var m = new KernelMessage
             {
                 Uptime = uptime,
-                Time = realtime is long rt ? DateTimeOffset.FromUnixTimeMilliseconds(0).AddTicks(rt * 10) : _bootTime + uptime,
+                Time = time,
                 Level = prio is >= 0 and <= 7 ? (KernelLogLevel)prio.Value : null,
                 Facility = fac is >= 0 and < 32 ? (KernelLogFacility)fac.Value : null,
                 Text = text,
@@ -443,7 +560,7 @@ public sealed class KernelLogParser
         }
 
         // journald writes non-UTF-8 or binary fields as an array of byte values.
-        static string? Str(JsonElement o, string name)
+        string? Str(JsonElement o, string name)
         {
             if (!o.TryGetProperty(name, out var v)) return null;
             switch (v.ValueKind)
@@ -453,17 +570,19 @@ public sealed class KernelLogParser
                     var bytes = new List<byte>();
                     foreach (var b in v.EnumerateArray())
                         if (b.ValueKind == JsonValueKind.Number && b.TryGetByte(out byte x)) bytes.Add(x);
+                        else Warn(n, $"{name} holds a value that is not a byte");
                     return Encoding.UTF8.GetString(bytes.ToArray());
                 case JsonValueKind.Number: return v.GetRawText();
                 default: return null;
             }
         }
 
-        static long? Num(JsonElement o, string name)
+        long? Num(JsonElement o, string name)
         {
             if (!o.TryGetProperty(name, out var v)) return null;
             if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l)) return l;
             if (v.ValueKind == JsonValueKind.String && Fields.TryLong(v.GetString(), out long s)) return s;
+            Warn(n, $"{name} is not a number that fits");
             return null;
         }
     }

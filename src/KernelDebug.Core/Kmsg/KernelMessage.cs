@@ -72,20 +72,38 @@ public enum KernelLogFacility
 /// </summary>
 public sealed record KernelMessage
 {
+    // A log file becomes a million of these: nullable values are kept in their own compact fields (a sentinel for
+    // null) rather than as Nullable<T> (a flag padded to 8 bytes each), which halves the record and the GC's work.
+    private const long NoLong = long.MinValue;
+    private const int NoInt = int.MinValue;
+    private const byte NoByte = byte.MaxValue;
+    private long _sequence = NoLong, _uptime = NoLong, _timeTicks = NoLong, _lost = NoLong;
+    private int _threadId = NoInt, _cpuId = NoInt, _lineNumber = NoInt;
+    private short _offsetMinutes;
+    private byte _level = NoByte, _facility = NoByte;
+
     /// <summary>The kernel's sequence number (kmsg and journal exports carry it), else null.</summary>
-    public long? Sequence { get; init; }
+    public long? Sequence { get => _sequence == NoLong ? null : _sequence; init => _sequence = value ?? NoLong; }
     /// <summary>Time since boot when the message was logged (the dmesg timestamp).</summary>
-    public TimeSpan? Uptime { get; init; }
+    public TimeSpan? Uptime { get => _uptime == NoLong ? null : new TimeSpan(_uptime); init => _uptime = value?.Ticks ?? NoLong; }
     /// <summary>Wall-clock time: from the log when it records one, else boot time + uptime (drifts after suspend, since the monotonic clock stops while suspended).</summary>
-    public DateTimeOffset? Time { get; init; }
+    public DateTimeOffset? Time
+    {
+        get => _timeTicks == NoLong ? null : new DateTimeOffset(_timeTicks, TimeSpan.FromMinutes(_offsetMinutes));
+        init
+        {
+            _timeTicks = value?.Ticks ?? NoLong;
+            _offsetMinutes = (short)(value?.TotalOffsetMinutes ?? 0);
+        }
+    }
     /// <summary>Severity; null when the format does not record it.</summary>
-    public KernelLogLevel? Level { get; init; }
+    public KernelLogLevel? Level { get => _level == NoByte ? null : (KernelLogLevel)_level; init => _level = value is { } v ? (byte)v : NoByte; }
     /// <summary>Facility; null when the format does not record it.</summary>
-    public KernelLogFacility? Facility { get; init; }
+    public KernelLogFacility? Facility { get => _facility == NoByte ? null : (KernelLogFacility)_facility; init => _facility = value is { } v ? (byte)v : NoByte; }
     /// <summary>Thread that logged it, from a caller field <c>T1234</c>.</summary>
-    public int? ThreadId { get; init; }
+    public int? ThreadId { get => _threadId == NoInt ? null : _threadId; init => _threadId = value ?? NoInt; }
     /// <summary>CPU that logged it outside task context, from a caller field <c>C1</c>.</summary>
-    public int? CpuId { get; init; }
+    public int? CpuId { get => _cpuId == NoInt ? null : _cpuId; init => _cpuId = value ?? NoInt; }
     /// <summary>The message text, without timestamp, level or caller prefixes.</summary>
     public required string Text { get; init; }
     /// <summary>Device subsystem from a continuation line <c>SUBSYSTEM=</c>.</summary>
@@ -95,14 +113,14 @@ public sealed record KernelMessage
     /// <summary>Where the message came from: <c>/dev/kmsg</c> or a file path.</summary>
     public string? Source { get; init; }
     /// <summary>1-based line number in <see cref="Source"/> (for files), else null.</summary>
-    public int? LineNumber { get; init; }
+    public int? LineNumber { get => _lineNumber == NoInt ? null : _lineNumber; init => _lineNumber = value ?? NoInt; }
     /// <summary>All continuation keys of the record (<c>SUBSYSTEM</c>, <c>DEVICE</c> and any others a driver attached), or null when it had none.</summary>
     public IReadOnlyDictionary<string, string>? Properties { get; init; }
     /// <summary>
     /// How many records were lost just before this one: overwritten in the kernel's ring buffer before they were read
     /// (<c>EPIPE</c>) or missing from the sequence numbers. Null when none were lost; 0 when a loss was seen but its size is unknown.
     /// </summary>
-    public long? LostMessages { get; init; }
+    public long? LostMessages { get => _lost == NoLong ? null : _lost; init => _lost = value ?? NoLong; }
 
     /// <inheritdoc />
     public override string ToString() => Uptime is { } u ? $"[{u.TotalSeconds,12:F6}] {Text}" : Text;

@@ -11,6 +11,9 @@ namespace KernelDebug.Core.Oops;
 /// <summary>Turns the lines of one report into a <see cref="KernelOops"/>.</summary>
 internal static class OopsAnalyzer
 {
+    /// <summary>How the warning for a report the analyser failed on begins (a bug of ours, or a regex timeout).</summary>
+    public const string AnalysisFailed = "crash report could not be analysed";
+
     public static KernelOops Analyze(OopsHeader header, string context, List<OopsLine> lines, ParseContext? ctx)
     {
         try
@@ -21,7 +24,7 @@ internal static class OopsAnalyzer
         {
             // Never let one odd report stop the log (a regex timeout on hostile text, a bug of ours):
             // hand it back as corrupted and say why.
-            ctx?.Warn(lines[0].LineNumber, $"crash report could not be analysed: {e.Message}", lines[0].Text);
+            ctx?.Warn(lines[0].LineNumber, $"{AnalysisFailed}: {e.GetType().Name}: {e.Message}", lines[0].Text);
             return new KernelOops
             {
                 Kind = header.Formats[0].Kind,
@@ -119,6 +122,8 @@ internal static class OopsAnalyzer
         var alts = d.AltTitles.Select(OopsDescription.Normalize).Distinct().ToArray();
         var format = d.Format ?? header.Formats.FirstOrDefault(f => f.TitleRe.IsMatch(full)) ?? header.Formats[^1];
         string? guilty = OopsDescription.FrameFromTitle(title) ?? (d.Frames.Count > 0 ? d.Frames[0].Canonical : null);
+        // A panic titled by its message ("kernel panic: VFS: Unable to mount root fs"): the code that called panic().
+        if (guilty is null && format.Kind == OopsKind.Panic) guilty = OopsDescription.PanicCaller(full);
 
         var details = OopsDetails.Extract(own);
         var why = OopsExplainer.Explain(own, details, guilty);

@@ -42,23 +42,31 @@ internal sealed class OopsDescription
             }
             var frames = new List<PickedFrame>();
             d.CorruptedReason = null;
+            var used = f;
             if (f.Stack is not null)
             {
-                frames = ExtractFrames(f.Stack, text.AsSpan(m.Index).ToString(), out bool ok);
-                if (!ok) d.CorruptedReason = NoFrames;
+                string rest = text.AsSpan(m.Index).ToString();
+                frames = ExtractFrames(f.Stack, rest, out bool ok);
+                if (!ok && f.Cut is { Stack: { } cutStack } cut && !HasTrace(rest) && ExtractFrames(cutStack, rest, out bool cutOk) is var cutFrames && cutOk)
+                {
+                    used = cut;
+                    frames = cutFrames;
+                }
+                else if (!ok && HeaderFrame(f.Stack, rest) is { } fromHeader) frames = [fromHeader];
+                else if (!ok) d.CorruptedReason = NoFrames;
             }
             var canonical = frames.Select(x => x.Canonical).ToList();
-            d.Title = Render(f.Template, m, canonical);
-            foreach (var alt in f.Alt) d.AltTitles.Add(Render(alt, m, canonical));
+            d.Title = Render(used.Template, m, canonical);
+            foreach (var alt in used.Alt) d.AltTitles.Add(Render(alt, m, canonical));
             // Titles with partially stripped frame names group reports of older kernels and other arches.
             foreach (var seq in PartiallyStripped(frames))
             {
-                string t = Render(f.Template, m, seq);
+                string t = Render(used.Template, m, seq);
                 if (t != d.Title) d.AltTitles.Add(t);
-                foreach (var alt in f.Alt) d.AltTitles.Add(Render(alt, m, seq));
+                foreach (var alt in used.Alt) d.AltTitles.Add(Render(alt, m, seq));
             }
             d.AltTitles = d.AltTitles.Distinct().ToList();
-            d.Format = f;
+            d.Format = used;
             d.Frames = frames;
         }
         if (d.Title.Length == 0)
@@ -67,7 +75,7 @@ internal sealed class OopsDescription
             int pos = text.IndexOf(header.Header, StringComparison.Ordinal);
             if (pos < 0) return d;
             int end = text.IndexOf('\n', pos);
-            d.Title = end < 0 ? text[pos..] : text[pos..end];
+            d.Title = HeaderTitle(end < 0 ? text[pos..] : text[pos..end], header);
         }
         if (d.CorruptedReason is null && d.Format is { Corrupted: true }) d.CorruptedReason = "report format is marked as corrupted";
         return d;
@@ -110,6 +118,74 @@ internal sealed class OopsDescription
         foreach (var p in OopsFormats.StripPrefixes)
             if (frame.StartsWith(p, StringComparison.Ordinal) && frame.Length - p.Length < best.Length) best = frame[p.Length..];
         return best;
+    }
+
+    // "WARNING: CPU: 1 PID: 2 at drivers/x.c:143 func+0x176/0x180 [mod]" and 6.19's "WARNING: x.c:143 at func+0x1/0x2".
+    private static readonly Regex HeaderFunction = OopsRegex.Compile(@"^(?:.* )?(?:at {{SRC}} (?:{{PC}} +)?{{FUNC}}|{{SRC}} at {{FUNC}})");
+
+    private static readonly Regex FunctionWithOffset = new(@"(?<func>[a-zA-Z_][a-zA-Z0-9_]*)(?:\.[a-zA-Z0-9_.]+)?\+0x[0-9a-f]+/0x[0-9a-f]+", RegexOptions.ExplicitCapture);
+    private static readonly Regex VolatileToken = new(@"\s(?:CPU[:#]|PID:|at\s|\d|\(|\[|<)", RegexOptions.ExplicitCapture);
+
+    /// <summary>
+    /// The title of a header no format recognised. Normalising the raw line would leave placeholders
+    /// (<c>CPU: NUM PID: NUM</c>, <c>ADDR</c>, <c>file.c:LINE</c>), so: the header and the function it names, else the
+    /// header's words up to the first number, address or location.
+    /// </summary>
+    private static string HeaderTitle(string line, OopsHeader header)
+    {
+        string kind = header.Header.TrimEnd(':', ' ');
+        var fm = FunctionWithOffset.Match(line);
+        if (fm.Success) return kind + " in " + StripPrefix(SymbolDemangler.Demangle(fm.Groups["func"].Value));
+        int start = header.Header.Length;
+        var vm = VolatileToken.Match(line, Math.Max(0, Math.Min(start, line.Length) - 1));
+        string head = vm.Success ? line[..vm.Index] : line;
+        head = head.TrimEnd(' ', ':', ',', '-');
+        return head.Length >= kind.Length ? head : kind;
+    }
+
+    private static bool HasTrace(string text)
+    {
+        foreach (var line in text.Split('\n'))
+        {
+            if (IsStackStart(line)) return true;
+            foreach (var fr in OopsFormats.FrameLines)
+                if (fr.IsMatch(line)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The first caller of panic() in a panic's trace that is not infrastructure, or null.</summary>
+    public static string? PanicCaller(string text)
+    {
+        var frames = ExtractFrames(OopsFormats.PanicStack, text, out bool ok);
+        return ok && frames.Count > 0 ? frames[0].Canonical : null;
+    }
+
+    // What a machine prints after a WARNING header before its trace: the task line, registers, a real module list.
+    private static readonly Regex PastBlock = new(@"^(?:CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm: |RIP: |pc : |[RE]?SP: |Modules linked in: \S)",
+        RegexOptions.ExplicitCapture | RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// A report pasted with its first lines only (header, task line, registers; the trace cut): the function its header
+    /// names is the guilty frame, unless it is infrastructure. Only when no trace keyword and no frame line is there (a
+    /// trace that is there but unreadable stays corrupted), and only when more than the bare header got out: a lone
+    /// header line, or one followed by an empty module list, is a console cut short and stays "corrupted" as syzkaller
+    /// titles it.
+    /// </summary>
+    private static PickedFrame? HeaderFrame(StackSpec spec, string text)
+    {
+        int nl = text.IndexOf('\n');
+        string first = nl < 0 ? text : text[..nl];
+        var m = HeaderFunction.Match(first);
+        if (!m.Success) return null;
+        if (HasTrace(text)) return null;
+        bool more = false;
+        foreach (var line in text.Split('\n').Skip(1))
+            if (PastBlock.IsMatch(line)) { more = true; break; }
+        if (!more) return null;
+        string name = SymbolDemangler.Demangle(m.Groups["func"].Value);
+        if (spec.SkipRe.IsMatch(name)) return null;
+        return new PickedFrame(StripPrefix(name), name);
     }
 
     /// <summary>Walks the stack spec's parts over the report; one picked frame per stack section.</summary>

@@ -22,6 +22,9 @@ internal sealed class OopsDetails
         RegexOptions.ExplicitCapture | RegexOptions.CultureInvariant);
     // Hung-task and lockdep reports print the taint on a line of its own.
     private static readonly Regex TaintLine = new(@"^\s+(?:Not tainted|Tainted: (?<taint>[A-Z ]*[A-Z]))\s+(?<rel>[0-9]\S*)", RegexOptions.ExplicitCapture);
+    // "WARNING: CPU: 1 PID: 1090 at ..." and 6.19's "WARNING: x.c:143 at func+0x1/0x2, CPU#1: comm/1090".
+    private static readonly Regex WarnHeader = new(@"WARNING: (?:CPU: (?<cpu>\d+) PID: (?<pid>\d+) at |.* CPU#(?<cpu>\d+): (?<comm>.+)/(?<pid>\d+)\s*$)",
+        RegexOptions.ExplicitCapture | RegexOptions.CultureInvariant);
     private static readonly Regex TaskLine = new(@"INFO: task (?<comm>.+):(?<pid>\d+) (?:blocked|can't die)", RegexOptions.ExplicitCapture);
     private static readonly Regex FaultAddressRe = new(
         @"(?:page fault for address: |kernel paging request at |NULL pointer dereference, address: |NULL pointer dereference at |of size \d+ at addr |non-canonical address 0x|at virtual address |(?:read|write|free) (?:at|of) 0x|Corrupted memory at 0x)(?<a>[0-9a-f]+)",
@@ -50,11 +53,13 @@ internal sealed class OopsDetails
         var d = new OopsDetails();
         ulong? cr2 = null;
         int traceStart = -1;
+        bool taskLine = false;
         for (int i = 0; i < lines.Count; i++)
         {
             string t = lines[i].Text;
-            if (d.Cpu is null && t.Contains("PID: ", StringComparison.Ordinal) && CpuLine.Match(t) is { Success: true } c)
+            if (!taskLine && t.Contains("PID: ", StringComparison.Ordinal) && CpuLine.Match(t) is { Success: true } c)
             {
+                taskLine = true;
                 d.Cpu = Int(c.Groups["cpu"].Value);
                 d.Pid = Int(c.Groups["pid"].Value);
                 d.Comm = c.Groups["comm"].Value;
@@ -66,6 +71,13 @@ internal sealed class OopsDetails
             {
                 d.Taint = tl.Groups["taint"].Success ? tl.Groups["taint"].Value : "";
                 d.Release = tl.Groups["rel"].Value;
+            }
+            // The task line may be cut from a paste: a WARNING header names CPU and PID itself.
+            if (d.Cpu is null && i == 0 && t.Contains("WARNING: ", StringComparison.Ordinal) && WarnHeader.Match(t) is { Success: true } wh)
+            {
+                d.Cpu = Int(wh.Groups["cpu"].Value);
+                d.Pid = Int(wh.Groups["pid"].Value);
+                if (wh.Groups["comm"].Success) d.Comm = wh.Groups["comm"].Value;
             }
             if (d.Pid is null && t.Contains("INFO: task ", StringComparison.Ordinal) && TaskLine.Match(t) is { Success: true } tk)
             {

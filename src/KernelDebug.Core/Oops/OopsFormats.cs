@@ -22,6 +22,8 @@ internal sealed class StackSpec
     /// <summary>Extra skip patterns (regex, matched anywhere in the function name) on top of the common ones.</summary>
     public string[] Skip = [];
     public FrameExtractor Extractor = FrameExtractor.First;
+    /// <summary>Only <see cref="Skip"/> applies, not the common list (the frame is known to be a check's own).</summary>
+    public bool NoCommonSkip;
 
     internal Regex?[] P1 = [];
     internal Regex?[]? P2;
@@ -40,6 +42,8 @@ internal sealed class OopsFormat
     public required string Template;
     public string[] Alt = [];
     public StackSpec? Stack;
+    /// <summary>Used instead when the report holds no trace at all and <see cref="Stack"/> finds no frame (a paste cut short).</summary>
+    public OopsFormat? Cut;
     /// <summary>The report legitimately carries no call trace.</summary>
     public bool NoStackTrace;
     /// <summary>Matching this format means the report is damaged (e.g. only half a header printed).</summary>
@@ -74,7 +78,8 @@ internal sealed class OopsHeader
 internal static class OopsFormats
 {
     public const string Stack = "{{STACK}}";
-    private const string Rip = @"(?:IP|NIP|pc |PC is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))";
+    // The selector is hex: 0010 on bare metal, e030 in a Xen PV guest. decode_stacktrace.sh writes "func (file.c:12)".
+    private const string Rip = @"(?:IP|NIP|pc |PC is at):? (?:(?:[0-9a-f]{1,4}:)?(?:{{PC}} +){0,2}(?:{{FUNC}}|(?<func>[a-zA-Z0-9_]+) \([a-zA-Z0-9_/.\-]+:[0-9]+)|(?:[0-9a-f]{1,4}:)?0x[0-9a-f]+|(?:[0-9a-f]{1,4}:)?{{PC}} +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))";
     private const string CallTrace = @"(?:Call (?:T|t)race:)|(?:Backtrace:)";
 
     private static StackSpec S(string[] parts, params string[] skip) => new() { Parts = parts, Skip = skip };
@@ -87,6 +92,9 @@ internal static class OopsFormats
         Parts2 = [CallTrace, Stack],
         Skip = skip,
     };
+
+    /// <summary>A panic's trace: the first caller of panic() that is not infrastructure is where it was decided.</summary>
+    public static readonly StackSpec PanicStack = CallStack("^vpanic$", "^nmi_panic", "^oops_end$", "^die$", "^__die");
 
     /// <summary>Lines that begin a stack trace section.</summary>
     public static readonly Regex[] StackStarts =
@@ -102,7 +110,10 @@ internal static class OopsFormats
     public static readonly Regex[] FrameLines =
     [
         OopsRegex.Compile("^ *(?:{{PC}} ){0,2}{{FUNC}}"),
-        OopsRegex.Compile(@"^ *{{PC}} \((?<callee>[a-zA-Z0-9_.]+)\) from {{PC}} \({{FUNC}}"),
+        // arm: "(callee) from (caller+0x1/0x2)"; older kernels and module symbols print "(callee+0x1/0x2 [mod]) from".
+        OopsRegex.Compile(@"^ *{{PC}} \((?<callee>[a-zA-Z0-9_.]+?)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?(?: \[[^\]]+\])?\) from {{PC}} \({{FUNC}}"),
+        // decode_stacktrace.sh: "func (file.c:123)", inlined "func (file.c:123 (discriminator 2))".
+        OopsRegex.Compile(@"^ *(?:\? )?(?:{{PC}} ){0,2}(?<func>[a-zA-Z0-9_]+)(?:\.[a-zA-Z0-9_.]+)? \([a-zA-Z0-9_/.\-]+\.[a-zA-Z]+:[0-9]+"),
     ];
 
     /// <summary>Fault injection stacks interleave with reports and make them untrustworthy.</summary>
@@ -379,7 +390,8 @@ internal static class OopsFormats
                 // The task name is user data and may hold a line break.
                 new() { Kind = OopsKind.HungTask, Title = @"INFO: task .*(?:\n.*)?blocked (?:in I/O wait )?for more than [0-9]+ seconds",
                     Template = "INFO: task hung in {frame}", Alt = ["hang in {frame}"],
-                    Stack = new() { Parts = [CallTrace, Stack], Extractor = FrameExtractor.HungTask } },
+                    // arm's unwinder prints the frames right after sched_show_task's "task:... state:D" line, with no keyword.
+                    Stack = new() { Parts = [CallTrace, Stack], Parts2 = [@"task:.* state:", Stack], Extractor = FrameExtractor.HungTask } },
                 new() { Kind = OopsKind.HungTask, Title = "INFO: task .* can't die for more than .* seconds", Template = "INFO: task can't die in {frame}", Alt = ["hang in {frame}"],
                     Stack = CallStack("schedule") },
                 // Old-style KASAN reports cut before their header.
@@ -460,7 +472,10 @@ internal static class OopsFormats
             Formats =
             [
                 new() { Kind = OopsKind.Bug, Title = "kernel BUG at mm/usercopy.c", Template = "BUG: bad usercopy in {frame}", Stack = CallStack("usercopy", "__check") },
-                new() { Kind = OopsKind.ListCorruption, Title = "kernel BUG at lib/list_debug.c", Template = "BUG: corrupted list in {frame}", Alt = ["bad-access in {frame}"], Stack = CallStack() },
+                new() { Kind = OopsKind.ListCorruption, Title = "kernel BUG at lib/list_debug.c", Template = "BUG: corrupted list in {frame}", Alt = ["bad-access in {frame}"], Stack = CallStack(),
+                    // Pasted without its trace: the list check that fired is all there is, and it is a kernel BUG.
+                    Cut = new() { Kind = OopsKind.Bug, Title = "kernel BUG at lib/list_debug.c", Template = "kernel BUG in {frame}",
+                        Stack = new() { Parts = [Rip], NoCommonSkip = true } } },
                 // skb helpers BUG_ON their arguments: the caller is at fault.
                 new() { Kind = OopsKind.Bug, Title = "kernel BUG at (?<src>.*)", Template = "kernel BUG in {frame}", Stack = RipStack("^skb_") },
             ],
@@ -572,21 +587,24 @@ internal static class OopsFormats
 
     static OopsFormats()
     {
+        Compile(PanicStack);
         foreach (var h in Headers)
         {
             h.SuppressionRes = h.Suppressions.Select(OopsRegex.Compile).ToArray();
-            foreach (var f in h.Formats)
+            foreach (var f in h.Formats.Concat(h.Formats.Where(f => f.Cut is not null).Select(f => f.Cut!)))
             {
                 f.TitleRe = OopsRegex.Compile(f.Title);
                 f.ReportRe = f.Report is null ? null : OopsRegex.Compile(f.Report);
-                if (f.Stack is { } s)
-                {
-                    s.P1 = CompileParts(s.Parts);
-                    s.P2 = s.Parts2 is null ? null : CompileParts(s.Parts2);
-                    s.SkipRe = new NameMatcher(s.Skip, CommonSkipMatcher);
-                }
+                if (f.Stack is { } s) Compile(s);
             }
         }
+    }
+
+    private static void Compile(StackSpec s)
+    {
+        s.P1 = CompileParts(s.Parts);
+        s.P2 = s.Parts2 is null ? null : CompileParts(s.Parts2);
+        s.SkipRe = new NameMatcher(s.Skip, s.NoCommonSkip ? null : CommonSkipMatcher);
     }
 
     private static Regex?[] CompileParts(string[] parts) => parts.Select(p => p == Stack ? null : OopsRegex.Compile(p)).ToArray();

@@ -160,10 +160,10 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
         {
             token.ThrowIfCancellationRequested();
             var ctx = new ParseContext(file);
-            IEnumerable<KernelMessage> messages;
+            IEnumerable<KernelOops> reports;
             try
             {
-                messages = OopsMessageSources.ReadFile(file, ctx);
+                reports = OopsMessageSources.ReadFile(file, ctx, token);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -173,7 +173,7 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
                 continue;
             }
             await writer.WriteAsync(new VerboseMessage($"Reading crash reports from {file}"), token).ConfigureAwait(false);
-            foreach (var o in KernelOopsParser.Parse(messages.TakeWhile(_ => !token.IsCancellationRequested), ctx))
+            foreach (var o in reports)
             {
                 foreach (var issue in ctx.Drain()) await writer.WriteAsync(issue, token).ConfigureAwait(false);
                 if (Keep(o)) await writer.WriteAsync(Finish(o), token).ConfigureAwait(false);

@@ -12,8 +12,8 @@ namespace KernelDebug.PowerShell.Oops;
 /// </summary>
 internal static class OopsMessageSources
 {
-    /// <summary>Messages of a log file.</summary>
-    public static IEnumerable<KernelMessage> ReadFile(string path, ParseContext ctx) => KernelLog.ReadFile(path, ctx);
+    /// <summary>The reports of a log file: only the regions around report headers are parsed into messages.</summary>
+    public static IEnumerable<KernelOops> ReadFile(string path, ParseContext ctx, CancellationToken ct) => KernelOopsParser.ParseFile(path, ctx, ct);
 
     /// <summary>Messages of the running kernel.</summary>
     public static IEnumerable<KernelMessage> ReadLive(KernelRoot root, ParseContext ctx) =>

@@ -32,6 +32,9 @@ public sealed class OopsFuzzTests
             }
         });
         Assert.True(ex is null, $"{what}: {ex}");
+        // The analyser turns its own exceptions into a corrupted report and a warning: that warning is the crash.
+        var failed = ctx.Issues.FirstOrDefault(i => i.Message.StartsWith(OopsAnalyzer.AnalysisFailed, StringComparison.Ordinal));
+        Assert.True(failed is null, $"{what}: {failed}");
     }
 
     [Fact]
@@ -69,6 +72,7 @@ public sealed class OopsFuzzTests
         string dir = Path.Combine(TestPaths.SharedFixtures, "oops", "syzkaller");
         if (!Directory.Exists(dir)) Assert.Skip($"crash corpus not found at {dir}");
         var files = Directory.GetFiles(dir).Where(f => !Path.GetFileName(f).Contains('.')).OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        Assert.NotEmpty(files);
         for (int i = 0; i < files.Length; i += 4)
         {
             string log = CorpusCase.Load(files[i]).Log;
