@@ -43,8 +43,8 @@ $ModuleDir = Join-Path $Out 'KernelDebug'
 $PesterVersion = '5.7.1'
 
 # apt packages: what building needs, what tests drive, and the peer tools benchmarks compare against.
-$AptBuild = @('clang', 'llvm', 'libbpf-dev', 'libbpf1', 'bpftool', 'make')
-$AptTest = @('trace-cmd', 'util-linux', 'procps', 'chromium', 'openssh-server', 'gzip', 'strace')
+$AptBuild = @('clang', 'llvm', 'libbpf-dev', 'libbpf1', 'bpftool', 'make', 'libcapstone4')
+$AptTest = @('trace-cmd', 'util-linux', 'procps', 'chromium', 'openssh-server', 'gzip', 'strace', 'binutils', 'binutils-aarch64-linux-gnu', 'binutils-arm-linux-gnueabi')
 $AptBench = @('libbpf-tools', 'bpftrace', 'linux-perf', 'python3', 'hyperfine', 'time')
 
 # Plain text in logs (CI), colours on a terminal.
@@ -108,6 +108,10 @@ function Invoke-Build {
     New-Item -ItemType Directory -Force -Path $ModuleDir, (Join-Path $ModuleDir 'formats'), (Join-Path $ModuleDir 'en-US') | Out-Null
     foreach ($f in 'KernelDebug.PowerShell.dll', 'KernelDebug.Core.dll', 'KernelDebug.PowerShell.xml', 'KernelDebug.Core.xml') {
         Copy-IfNewer (Join-Path $bin $f) (Join-Path $ModuleDir $f)
+    }
+    # Core's NuGet dependencies (Iced, the x86 decoder of crash reports' Code: bytes) load from the module folder.
+    foreach ($f in 'Iced.dll') {
+        Copy-IfNewer (Join-Path $Root "src/KernelDebug.Core/bin/$Configuration/net10.0/$f") (Join-Path $ModuleDir $f)
     }
     Copy-IfNewer (Join-Path $Root 'KernelDebug.psd1') (Join-Path $ModuleDir 'KernelDebug.psd1')
     foreach ($f in Get-ChildItem (Join-Path $Root 'formats') -Filter *.ps1xml) {

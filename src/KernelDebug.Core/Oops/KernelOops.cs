@@ -139,12 +139,30 @@ public sealed record KernelOops
     public string? ErrorCode { get; init; }
     /// <summary>Register dump: name → value.</summary>
     public IReadOnlyDictionary<string, ulong> Registers { get; init; } = new Dictionary<string, ulong>();
+    /// <summary><see cref="FaultAddress"/> in hex.</summary>
+    public string? FaultAddressHex => FaultAddress is { } a ? $"0x{a:x}" : null;
     /// <summary>Frames of the main call trace, with their stack context (IRQ, TASK, NMI ...).</summary>
     public IReadOnlyList<StackFrame> Frames { get; init; } = Array.Empty<StackFrame>();
     /// <summary>Modules linked in.</summary>
     public IReadOnlyList<string> Modules { get; init; } = Array.Empty<string>();
     /// <summary>KASAN/KFENCE access details, else null.</summary>
     public MemoryAccess? Access { get; init; }
+    /// <summary>The report's <c>Code:</c> bytes decoded (x86 by Iced, arm64/arm by Capstone), null when it has no <c>Code:</c> line.</summary>
+    public OopsCode? Code { get; init; }
+    /// <summary><see cref="Code"/> as one line for CSV (the faulting instruction between <c>&lt;</c> and <c>&gt;</c>).</summary>
+    public string? CodeText => Code?.Text;
+    /// <summary>The instruction that faulted or trapped, as decoded from <c>Code:</c>.</summary>
+    public string? FaultingInstruction { get; init; }
+    /// <summary>The faulting instruction's memory operand evaluated with the report's registers (e.g. a NULL pointer plus a field offset).</summary>
+    public FaultingAccess? FaultingAccess { get; init; }
+    /// <summary>Source file of the guilty frame, when frames carry <c>file:line</c> (syzkaller, decode_stacktrace.sh output); never a generic header, allocator, reporting or locking file.</summary>
+    public string? GuiltyFile { get; init; }
+    /// <summary>Module of the guilty frame with its taint letters from <c>Modules linked in:</c> (<c>nvidia(POE)</c>); null for core kernel code.</summary>
+    public OopsModule? GuiltyModule { get; init; }
+    /// <summary>Addresses of the report printed without a symbol (<c>? 0xffffffff...</c> frames, a bare RIP) resolved afterwards against this machine's kallsyms.</summary>
+    public IReadOnlyList<ResolvedAddress> ResolvedAddresses { get; init; } = Array.Empty<ResolvedAddress>();
+    /// <summary><see cref="ResolvedAddresses"/> as "0x...=func+0x1/0x2;..." for CSV.</summary>
+    public string ResolvedAddressesText => string.Join(';', ResolvedAddresses);
     /// <summary>Where the messages came from (file or device).</summary>
     public string? Source { get; init; }
     /// <summary>1-based line (or message index) of the report's first line.</summary>

@@ -126,6 +126,7 @@ internal static class OopsAnalyzer
         if (guilty is null && format.Kind == OopsKind.Panic) guilty = OopsDescription.PanicCaller(full);
 
         var details = OopsDetails.Extract(own);
+        var why = OopsExplainer.Explain(own, details, guilty);
         string? panic = null;
         foreach (var l in anyPanic ? full0 : [])
         {
@@ -165,6 +166,11 @@ internal static class OopsAnalyzer
             Frames = details.Frames,
             Modules = details.Modules,
             Access = details.Access,
+            Code = why.Code,
+            FaultingInstruction = why.Code?.FaultingInstruction?.Text,
+            FaultingAccess = why.Access,
+            GuiltyFile = why.GuiltyFile,
+            GuiltyModule = why.GuiltyModule,
             Source = lines[0].Message.Source,
             StartLine = lines[0].LineNumber,
             EndLine = lines[last].LineNumber,

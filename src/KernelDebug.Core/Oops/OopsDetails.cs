@@ -104,19 +104,7 @@ internal sealed class OopsDetails
 
     private static int? Int(string s) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : null;
 
-    private static List<string> ParseModules(string text)
-    {
-        int last = text.IndexOf("[last unloaded", StringComparison.Ordinal);
-        if (last >= 0) text = text[..last];
-        var list = new List<string>();
-        foreach (var tok in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int paren = tok.IndexOf('(');
-            string name = paren > 0 ? tok[..paren] : tok;
-            if (name.Length > 0) list.Add(name);
-        }
-        return list;
-    }
+    private static List<string> ParseModules(string text) => OopsExplainer.ParseModuleList(text).Select(m => m.Name).ToList();
 
     /// <summary>Frames after line <paramref name="start"/> until the trace ends; <paramref name="slack"/> lines may precede the first frame.</summary>
     private static List<StackFrame> ReadFrames(List<OopsLine> lines, int start, int slack)

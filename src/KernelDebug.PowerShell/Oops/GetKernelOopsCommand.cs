@@ -25,6 +25,18 @@ namespace KernelDebug.PowerShell.Oops;
 ///   <para>Shows the report that took the machine down, with its faulting instruction and call trace.</para>
 /// </example>
 /// <example>
+///   <code>Get-KernelOops -Path ./console.log -Syntax Att | Select-Object -First 1 -ExpandProperty Code | Select-Object -ExpandProperty Instructions</code>
+///   <para>Lists the instructions around the faulting one in AT&amp;T syntax, as objdump and the kernel's scripts/decodecode print them; the faulting one has Faulting set.</para>
+/// </example>
+/// <example>
+///   <code>Get-KernelOops -Path ./console.log | Where-Object { $_.FaultingAccess.NullPointerOffset -ne $null } | Format-List Title, FaultingInstruction, FaultingAccess, GuiltyFile, GuiltyModule</code>
+///   <para>Shows the NULL pointer dereferences with the field offset the faulting instruction used (mov rax, qword ptr [rbx+10h] with RBX 0 reads 0x10), the guilty source file and the guilty module with its taint letters.</para>
+/// </example>
+/// <example>
+///   <code>Get-KernelOops -Path ./fleet/*.log | Where-Object { $_.GuiltyModule.Proprietary } | Group-Object { $_.GuiltyModule.Name }</code>
+///   <para>Counts the crashes that a proprietary (P-tainted) driver caused, per driver.</para>
+/// </example>
+/// <example>
 ///   <code>Get-ChildItem ./serial-logs -Filter *.log | Get-KernelOops | Export-Csv oopses.csv</code>
 ///   <para>Exports every crash report of a folder of console captures to CSV, one row per report.</para>
 /// </example>
@@ -70,9 +82,26 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
     [Parameter]
     public DateTimeOffset? Since { get; set; }
 
+    /// <summary>
+    /// <para type="description">Assembly syntax of the decoded Code: bytes of x86 reports: Intel (default, mov rax, qword ptr [rbx+10h]) or Att (mov 0x10(%rbx),%rax, as objdump and scripts/decodecode print it). arm64 and arm code has one syntax.</para>
+    /// </summary>
+    [Parameter]
+    public CodeSyntax Syntax { get; set; } = CodeSyntax.Intel;
+
+    private OopsSymbolizer? _symbolizer;
+
+    /// <summary>Syntax and after-the-fact symbolization (kallsyms of this kernel, for reports of its release).</summary>
+    private KernelOops Finish(KernelOops o)
+    {
+        o = _symbolizer!.Symbolize(o);
+        return Syntax == CodeSyntax.Intel ? o : OopsExplainer.WithSyntax(o, Syntax);
+    }
+
     /// <inheritdoc />
     protected override void Process()
     {
+        // Made here, on the pipeline thread: resolving -Root needs the session.
+        _symbolizer ??= OopsSymbolizer.ForRoot(KernelRoot);
         if (ParameterSetName == InputSet)
         {
             if (InputObject is null) return;
@@ -100,6 +129,7 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
     /// <inheritdoc />
     protected override void End()
     {
+        _symbolizer ??= OopsSymbolizer.ForRoot(KernelRoot);
         if (ParameterSetName == InputSet && _scanner is not null)
         {
             foreach (var o in _scanner.Complete()) Emit(o);
@@ -116,7 +146,7 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
             Pump((writer, token) => Task.Run(async () =>
             {
                 foreach (var o in KernelOopsParser.Parse(messages.TakeWhile(_ => !token.IsCancellationRequested), ctx))
-                    if (Keep(o)) await writer.WriteAsync(o, token).ConfigureAwait(false);
+                    if (Keep(o)) await writer.WriteAsync(Finish(o), token).ConfigureAwait(false);
                 foreach (var i in ctx.Drain()) await writer.WriteAsync(i, token).ConfigureAwait(false);
             }, token));
         }
@@ -146,7 +176,7 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
             foreach (var o in reports)
             {
                 foreach (var issue in ctx.Drain()) await writer.WriteAsync(issue, token).ConfigureAwait(false);
-                if (Keep(o)) await writer.WriteAsync(o, token).ConfigureAwait(false);
+                if (Keep(o)) await writer.WriteAsync(Finish(o), token).ConfigureAwait(false);
             }
             foreach (var issue in ctx.Drain()) await writer.WriteAsync(issue, token).ConfigureAwait(false);
         }
@@ -154,7 +184,7 @@ public sealed class GetKernelOopsCommand : KernelReaderCmdlet
 
     private void Emit(KernelOops o)
     {
-        if (Keep(o)) WriteObject(o);
+        if (Keep(o)) WriteObject(Finish(o));
     }
 
     // Runs on the pump's reader thread too: only the counter is shared.

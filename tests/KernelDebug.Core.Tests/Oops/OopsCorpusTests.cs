@@ -21,7 +21,13 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
     private const double AltFloor = 0.995;
     private const double CorruptedPrecisionFloor = 0.99;
     private const double CorruptedRecallFloor = 0.99;
+    private const double GuiltyFileFloor = 0.9;
+    private const double CodeDecodedFloor = 0.99;
+    private const double NullExplainedFloor = 1.0;
     private const double PanickedFloor = 0.99;   // ours is per report: a panic after later reports is theirs, not the first one's
+
+    private static readonly System.Text.RegularExpressions.Regex SourceFrame = new(
+        @"\+0x[0-9a-f]+/0x[0-9a-f]+ (?:\[[^\]]+\] )?[A-Za-z0-9_/.-]+\.[chS]:[0-9]+|^\s*[A-Za-z0-9_.]+ [A-Za-z0-9_/.-]+\.[chS]:[0-9]+ \[inline\]");
 
     private sealed class Tally
     {
@@ -84,12 +90,48 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         int tp = 0, fp = 0, fn = 0;
         var perType = new SortedDictionary<string, (Tally Detect, Tally Title, Tally Frame)>(StringComparer.Ordinal);
         var misses = new StringBuilder();
+        // Explanations: guilty file/module filled where the report carries them, Code: decoded, NULL + offset named.
+        Tally guiltyFile = new(), guiltyModule = new(), codeDecoded = new(), nullExplained = new(), accessMatches = new();
+        var nullMisses = new StringBuilder();
+        int nullNamed = 0;
         foreach (var path in files)
         {
             var c = CorpusCase.Load(path);
             KernelOops? got = null;
             var ex = Record.Exception(() => got = KernelOopsParser.Parse(ConsoleText.Split(c.Log, c.Name)).MinBy(o => o.StartLine));
             Assert.Null(ex);
+            if (got is not null)
+            {
+                if (got.Lines.Any(l => SourceFrame.IsMatch(l)))
+                {
+                    guiltyFile.Add(got.GuiltyFile is not null);
+                    if (got.GuiltyFile is null) nullMisses.AppendLine($"{c.Name}: frames carry file:line, no GuiltyFile");
+                }
+                if (got.Frames.Any(f => f.Module is not null) || got.InstructionPointer?.Module is not null)
+                {
+                    guiltyModule.Add(got.GuiltyModule is not null);
+                    if (got.GuiltyModule is null) nullMisses.AppendLine($"{c.Name}: module frames, no GuiltyModule (guilty {got.GuiltyFrame})");
+                }
+                if (got.Code is { } code && code.Bytes.Count > 0)
+                {
+                    codeDecoded.Add(code.Decoded && code.FaultingInstruction is not null);
+                    if (!code.Decoded || code.FaultingInstruction is null) nullMisses.AppendLine($"{c.Name}: Code: bytes, no faulting instruction ({code.NotDecodedReason ?? code.Text})");
+                }
+                if (got.Kind is OopsKind.PageFault or OopsKind.NullPointerDereference or OopsKind.GeneralProtectionFault &&
+                    got.FaultingAccess?.Address is not null && got.FaultAddress is not null)
+                {
+                    accessMatches.Add(got.FaultingAccess.MatchesFaultAddress == true);
+                    if (got.FaultingAccess.MatchesFaultAddress != true) nullMisses.AppendLine($"{c.Name}: {got.FaultingAccess.Explanation}");
+                }
+                if (got.FaultingAccess?.NullPointerOffset is not null) nullNamed++;
+                bool nullDeref = got.Kind == OopsKind.NullPointerDereference || got.Lines.Any(l => l.Contains("null-ptr-deref", StringComparison.Ordinal));
+                if (nullDeref && got.Code is { Decoded: true, UserMode: false } nc && nc.FaultingInstruction is not null)
+                {
+                    bool ok = got.FaultingAccess?.NullPointerOffset is not null;
+                    nullExplained.Add(ok);
+                    if (!ok) nullMisses.AppendLine($"{c.Name}: {got.FaultingInstruction} -> {got.FaultingAccess?.Explanation ?? "(no memory operand)"}");
+                }
+            }
             detection.Add(c.HasCrash == (got is not null));
             string typeKey = c.HasCrash ? c.Type ?? "(none)" : "(no crash)";
             if (!perType.TryGetValue(typeKey, out var pt)) perType[typeKey] = pt = (new Tally(), new Tally(), new Tally());
@@ -137,6 +179,12 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         sb.AppendLine($"  panicked           {panicked}");
         sb.AppendLine($"  corrupted precision {precision * 100,5:F1} % (tp {tp}, fp {fp})");
         sb.AppendLine($"  corrupted recall    {recall * 100,5:F1} % (tp {tp}, fn {fn})");
+        sb.AppendLine($"  GuiltyFile filled   {guiltyFile} of reports whose lines carry file:line frames");
+        sb.AppendLine($"  GuiltyModule filled {guiltyModule} of reports with module frames");
+        sb.AppendLine($"  Code: decoded       {codeDecoded} of reports with Code: bytes (faulting instruction found)");
+        sb.AppendLine($"  access = fault addr {accessMatches} of page faults/GPFs whose faulting access was evaluated");
+        sb.AppendLine($"  NULL + offset       {nullExplained} of NULL dereferences with a decoded Code: line");
+        sb.AppendLine($"  NULL + offset named in {nullNamed} reports in all (KASAN shadow checks of GPFs included)");
         sb.AppendLine("  per expected TYPE:                 detection       exact title     guilty frame");
         foreach (var (k, v) in perType)
             sb.AppendLine($"    {k,-32} {v.Detect,-16}{v.Title,-16}{v.Frame}");
@@ -148,6 +196,7 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         Directory.CreateDirectory(Path.Combine(TestPaths.RepoRoot, "out"));
         File.WriteAllText(Path.Combine(TestPaths.RepoRoot, "out", "oops-corpus-score.txt"), report);
         File.WriteAllText(Path.Combine(TestPaths.RepoRoot, "out", "oops-corpus-mismatches.txt"), misses.ToString());
+        output.WriteLine("Without GuiltyFile, or NULL dereferences without a NULL + offset explanation:\n" + nullMisses);
 
         if (!development) return;
         // Every floor below is a rate; a rate over no cases is 1 and proves nothing.
@@ -159,6 +208,9 @@ public sealed class OopsCorpusTests(ITestOutputHelper output)
         Assert.True(alt.Rate >= AltFloor, $"alt titles {alt} below floor {AltFloor}");
         Assert.True(precision >= CorruptedPrecisionFloor, $"corrupted precision {precision} below floor");
         Assert.True(recall >= CorruptedRecallFloor, $"corrupted recall {recall} below floor");
+        Assert.True(guiltyFile.Rate >= GuiltyFileFloor, $"GuiltyFile {guiltyFile} below floor {GuiltyFileFloor}");
+        Assert.True(codeDecoded.Rate >= CodeDecodedFloor, $"Code: decoded {codeDecoded} below floor {CodeDecodedFloor}");
+        Assert.True(nullExplained.Rate >= NullExplainedFloor, $"NULL + offset {nullExplained} below floor {NullExplainedFloor}");
         Assert.True(panicked.Rate >= PanickedFloor, $"panicked {panicked} below floor {PanickedFloor}");
     }
 }
