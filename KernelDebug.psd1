@@ -19,6 +19,7 @@
         'formats/Oops.format.ps1xml'
         'formats/Bpf.format.ps1xml'
         'formats/BpfTools.format.ps1xml'
+        'formats/Journal.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -55,6 +56,8 @@
         'Get-KernelMessage'
         'Get-KernelOomEvent'
         'Get-KernelOops'
+        'Get-KernelBoot'
+        'Receive-NetConsole'
         'Measure-SyscallLatency'
         'Get-BpfProgram'
         'Format-Histogram'

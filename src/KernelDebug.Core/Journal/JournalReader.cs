@@ -55,6 +55,10 @@ public sealed class JournalReader : IDisposable
     private readonly List<(string Path, nint Handle)> _files = new();
     private readonly List<string> _temporary = new();
     private readonly ParseContext _ctx;
+    private IReadOnlyList<JournalBootSpan>? _boots;
+    // Per file: the last sequence number seen in this pass, and the gaps already reported.
+    private readonly Dictionary<nint, (string Id, ulong Seq)> _lastSeq = new();
+    private readonly HashSet<(string, ulong)> _gapsReported = new();
 
     private JournalReader(ParseContext ctx) => _ctx = ctx;
 
@@ -202,27 +206,25 @@ public sealed class JournalReader : IDisposable
     /// <summary>The boots in the journal, oldest first.</summary>
     public IReadOnlyList<JournalBootSpan> Boots()
     {
+        if (_boots is not null) return _boots;
+        // One pass over the entries' headers (no data): seeking to a boot's tail through a _BOOT_ID match returns
+        // entries of later boots in libsystemd 252, so the ends are taken from the entries themselves.
         var spans = new Dictionary<string, (DateTimeOffset First, DateTimeOffset Last)>(StringComparer.Ordinal);
-        foreach (var (_, h) in _files)
+        foreach (var (path, h) in _files)
         {
-            var ids = new List<string>();
             LibSystemdJournal.FlushMatches(h);
-            if (LibSystemdJournal.QueryUnique(h, "_BOOT_ID") < 0) continue;
-            while (LibSystemdJournal.EnumerateUnique(h, out nint data, out nuint len) > 0)
-                if (Value(data, len, "_BOOT_ID") is { } id) ids.Add(id);
-            foreach (var id in ids)
+            LibSystemdJournal.SeekHead(h);
+            while (true)
             {
-                Match(h, "_BOOT_ID", id);
-                if (LibSystemdJournal.SeekHead(h) < 0 || LibSystemdJournal.Next(h) <= 0 || LibSystemdJournal.GetRealtimeUsec(h, out ulong first) < 0) continue;
-                ulong last = first;
-                if (LibSystemdJournal.SeekTail(h) >= 0 && LibSystemdJournal.Previous(h) > 0) LibSystemdJournal.GetRealtimeUsec(h, out last);
-                var f = FromUsec(first);
-                var l = FromUsec(Math.Max(first, last));
-                spans[id] = spans.TryGetValue(id, out var cur) ? (f < cur.First ? f : cur.First, l > cur.Last ? l : cur.Last) : (f, l);
+                int r = LibSystemdJournal.Next(h);
+                if (r <= 0) break;
+                if (LibSystemdJournal.GetRealtimeUsec(h, out ulong usec) < 0 || LibSystemdJournal.GetMonotonicUsec(h, out _, out var boot) < 0) continue;
+                string id = boot.ToHex();
+                var t = FromUsec(usec);
+                spans[id] = spans.TryGetValue(id, out var cur) ? (t < cur.First ? t : cur.First, t > cur.Last ? t : cur.Last) : (t, t);
             }
-            LibSystemdJournal.FlushMatches(h);
         }
-        return spans.Select(kv => new JournalBootSpan(kv.Key, kv.Value.First, kv.Value.Last)).OrderBy(b => b.First).ToArray();
+        return _boots = spans.Select(kv => new JournalBootSpan(kv.Key, kv.Value.First, kv.Value.Last)).OrderBy(b => b.First).ToArray();
     }
 
     /// <summary>
@@ -231,14 +233,23 @@ public sealed class JournalReader : IDisposable
     /// </summary>
     public IEnumerable<JournalEntry> Entries(string? bootId, bool kernelOnly, CancellationToken ct = default)
     {
+        // No sd_journal matches: a match walks the entry arrays of that field's data object, and one damaged object
+        // ends the walk, where the file's own entry array still leads past the damage (as journalctl reads it).
+        // A boot is found by time instead: from its first entry to its last.
+        JournalBootSpan? span = null;
+        if (bootId is not null)
+        {
+            span = Boots().FirstOrDefault(b => b.BootId == bootId);
+            if (span is null) yield break;
+        }
         var cursors = new List<(string Path, nint Handle, JournalEntry? Current)>();
         foreach (var (path, h) in _files)
         {
             LibSystemdJournal.FlushMatches(h);
-            if (bootId is not null) Match(h, "_BOOT_ID", bootId);
-            if (kernelOnly) Match(h, "_TRANSPORT", "kernel");
-            LibSystemdJournal.SeekHead(h);
-            cursors.Add((path, h, NextEntry(path, h)));
+            _lastSeq.Remove(h);
+            if (span is null) LibSystemdJournal.SeekHead(h);
+            else LibSystemdJournal.SeekRealtimeUsec(h, (ulong)((span.First - DateTimeOffset.UnixEpoch).Ticks / 10));
+            cursors.Add((path, h, NextEntry(path, h, span, kernelOnly)));
         }
         // k-way merge by time; files are few, so a scan beats a heap.
         while (!ct.IsCancellationRequested)
@@ -249,30 +260,25 @@ public sealed class JournalReader : IDisposable
             if (best < 0) yield break;
             var (p, hh, e) = cursors[best];
             yield return e!;
-            cursors[best] = (p, hh, NextEntry(p, hh));
+            cursors[best] = (p, hh, NextEntry(p, hh, span, kernelOnly));
         }
     }
 
     /// <summary>The last <paramref name="count"/> entries of a boot (every transport), oldest first.</summary>
     public IReadOnlyList<JournalEntry> Tail(string bootId, int count)
     {
-        var all = new List<JournalEntry>();
-        foreach (var (path, h) in _files)
+        // Forward through the boot's entries: backwards through a match is not reliable in libsystemd 252 (see Boots).
+        var last = new Queue<JournalEntry>(count + 1);
+        foreach (var e in Entries(bootId, kernelOnly: false))
         {
-            LibSystemdJournal.FlushMatches(h);
-            Match(h, "_BOOT_ID", bootId);
-            if (LibSystemdJournal.SeekTail(h) < 0) continue;
-            for (int i = 0; i < count; i++)
-            {
-                int r = LibSystemdJournal.Previous(h);
-                if (r <= 0) break;
-                if (ReadEntry(path, h) is { } e) all.Add(e);
-            }
+            if (e.BootId != bootId) continue;
+            last.Enqueue(e);
+            if (last.Count > count) last.Dequeue();
         }
-        return all.OrderBy(e => e.Time).TakeLast(count).ToArray();
+        return last.ToArray();
     }
 
-    private JournalEntry? NextEntry(string path, nint h)
+    private JournalEntry? NextEntry(string path, nint h, JournalBootSpan? span, bool kernelOnly)
     {
         while (true)
         {
@@ -284,8 +290,41 @@ public sealed class JournalReader : IDisposable
                 _ctx.Warn(0, $"libsystemd stopped reading this journal file at a damaged entry ({LibC.Describe(-r)})");
                 return null;
             }
+            CheckSequence(path, h);
+            if (span is not null)
+            {
+                // The header fields first: entries of other boots cost no data lookups.
+                if (LibSystemdJournal.GetRealtimeUsec(h, out ulong usec) < 0 || LibSystemdJournal.GetMonotonicUsec(h, out _, out var boot) < 0) continue;
+                if (FromUsec(usec) > span.Last) return null;
+                if (boot.ToHex() != span.BootId) continue;
+            }
+            if (kernelOnly && Field(h, "_TRANSPORT") != "kernel") continue;
             if (ReadEntry(path, h) is { } e) return e;
         }
+    }
+
+    // libsystemd steps over entries it cannot read without saying so; the writer numbers a file's entries one by
+    // one, so a jump in the sequence numbers (from the entry's cursor) is the damage to report.
+    private unsafe void CheckSequence(string path, nint h)
+    {
+        if (LibSystemdJournal.GetCursor(h, out nint c) < 0 || c == 0) return;
+        string cursor;
+        try { cursor = Marshal.PtrToStringUTF8(c) ?? ""; }
+        finally { LibC.Free(c); }
+        string? id = null;
+        ulong seq = 0;
+        foreach (var part in cursor.Split(';'))
+        {
+            if (part.StartsWith("s=", StringComparison.Ordinal)) id = part[2..];
+            else if (part.StartsWith("i=", StringComparison.Ordinal) && !ulong.TryParse(part[2..], System.Globalization.NumberStyles.HexNumber, null, out seq)) return;
+        }
+        if (id is null || seq == 0) return;
+        if (_lastSeq.TryGetValue(h, out var last) && last.Id == id && seq > last.Seq + 1 && _gapsReported.Add((path, last.Seq)))
+        {
+            _ctx.Source = path;
+            _ctx.Warn(0, $"{seq - last.Seq - 1} journal entries are unreadable (damaged) after entry {last.Seq}; the entries around them are read");
+        }
+        _lastSeq[h] = (id, seq);
     }
 
     private JournalEntry? ReadEntry(string path, nint h)
@@ -293,10 +332,9 @@ public sealed class JournalReader : IDisposable
         int r = LibSystemdJournal.GetData(h, "MESSAGE", out nint data, out nuint len);
         if (r < 0 || LibSystemdJournal.GetRealtimeUsec(h, out ulong realtime) < 0 || LibSystemdJournal.GetMonotonicUsec(h, out ulong mono, out var boot) < 0)
         {
-            // ENOENT for an entry without MESSAGE is normal (journald's own records); anything else is damage.
-            if (r == -2) return null;
+            // Every entry journald and journal-remote write has a MESSAGE: one that cannot be read is damage.
             _ctx.Source = path;
-            _ctx.Warn(0, $"a damaged journal entry was skipped ({LibC.Describe(r < 0 ? -r : EBADMSG)})");
+            _ctx.Warn(0, $"a damaged journal entry was skipped (its MESSAGE: {LibC.Describe(r < 0 ? -r : EBADMSG)})");
             return null;
         }
         string message = Value(data, len, "MESSAGE") ?? "";
@@ -327,12 +365,6 @@ public sealed class JournalReader : IDisposable
         var span = new ReadOnlySpan<byte>((void*)data, (int)Math.Min(len, int.MaxValue));
         if (span.Length <= name.Length || span[name.Length] != (byte)'=') return null;
         return Encoding.UTF8.GetString(span[(name.Length + 1)..]);
-    }
-
-    private static unsafe void Match(nint h, string field, string value)
-    {
-        byte[] m = Encoding.UTF8.GetBytes(field + "=" + value);
-        fixed (byte* p = m) LibSystemdJournal.AddMatch(h, p, (nuint)m.Length);
     }
 
     private static int? Int(string? s) => int.TryParse(s, out int v) ? v : null;

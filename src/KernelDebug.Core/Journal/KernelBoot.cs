@@ -67,9 +67,9 @@ public static partial class BootHistory
     // systemd-shutdown, journald stopping.
     [GeneratedRegex(@"^reboot: (Restarting system|Power down|System halted)|^(kvm: exiting hardware virtualization)", RegexOptions.CultureInvariant)]
     private static partial Regex KernelLastWords();
-    [GeneratedRegex(@"Reached target (System Reboot|Reboot|System Power Off|Power-Off|System Halt|Halt|System Shutdown|Shutdown|Final Step|kexec)|^Shutting down\.?$|^Journal stopped|Syncing filesystems and block devices|Sending SIGTERM to remaining processes|Powering off|Rebooting", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"Reached target (\S+\.target - )?(System Reboot|Reboot|System Power Off|Power-Off|System Halt|Halt|System Shutdown|Shutdown|Final Step|System Kexec|kexec)|^System is (rebooting|powering down|halting)|^Shutting down\.?$|^Journal stopped|Syncing filesystems and block devices|Sending SIGTERM to remaining processes|Powering off|Rebooting", RegexOptions.CultureInvariant)]
     private static partial Regex SystemdLastWords();
-    [GeneratedRegex(@"Restarting|Reboot|kexec", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"Restarting system|System Reboot|Reached target Reboot|System is rebooting|[Kk]exec|^Rebooting", RegexOptions.CultureInvariant)]
     private static partial Regex RebootWords();
     [GeneratedRegex(@"^Linux version (\S+)", RegexOptions.CultureInvariant)]
     private static partial Regex LinuxVersion();
@@ -118,6 +118,9 @@ public static partial class BootHistory
         }
     }
 
+    private static bool IsLastWords(JournalEntry e) =>
+        e.Transport == "kernel" ? KernelLastWords().IsMatch(e.Message) : SystemdLastWords().IsMatch(e.Message);
+
     /// <summary>The end of one boot, and the message that shows it.</summary>
     public static (BootEnd End, string? Message) Judge(JournalBootSpan span, IReadOnlyList<KernelMessage> kernel, IReadOnlyList<KernelOops> reports,
         IReadOnlyList<JournalEntry> tail, string? currentBootId, bool isLast)
@@ -130,13 +133,10 @@ public static partial class BootHistory
         var lastCrash = reports.LastOrDefault(r => r.Kind != OopsKind.Warning);
         foreach (var e in tail.Reverse())
         {
-            bool kernelWords = e.Transport == "kernel" && KernelLastWords().IsMatch(e.Message);
-            if (!kernelWords && (e.Transport == "kernel" || !SystemdLastWords().IsMatch(e.Message))) continue;
+            if (!IsLastWords(e)) continue;
             // Last words before the last crash report do not count: the machine came back and then crashed.
             if (lastCrash?.Time is { } ct && e.Time < ct) break;
-            bool reboot = RebootWords().IsMatch(e.Message) || tail.Any(t => t.Message.Contains("Reached target System Reboot", StringComparison.Ordinal)
-                                                                          || t.Message.Contains("Reached target Reboot", StringComparison.Ordinal)
-                                                                          || t.Message.StartsWith("reboot: Restarting", StringComparison.Ordinal));
+            bool reboot = tail.Any(t => IsLastWords(t) && RebootWords().IsMatch(t.Message));
             return (reboot ? BootEnd.Reboot : BootEnd.Shutdown, e.Message);
         }
         if (lastCrash is not null && (lastCrash.Time is not { } t || span.Last - t <= CrashNearEnd)) return (BootEnd.CrashReport, lastCrash.Title);

@@ -11,9 +11,6 @@ internal static partial class LibSystemdJournal
 {
     private const string Lib = "libsystemd.so.0";
 
-    /// <summary>sd_journal_open flags.</summary>
-    public const int SD_JOURNAL_LOCAL_ONLY = 1, SD_JOURNAL_SYSTEM = 4, SD_JOURNAL_OS_ROOT = 16;
-
     /// <summary>sd_id128_t: 16 bytes.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct Id128
@@ -27,12 +24,6 @@ internal static partial class LibSystemdJournal
         }
     }
 
-    [LibraryImport(Lib, EntryPoint = "sd_journal_open", SetLastError = false)]
-    public static partial int Open(out nint journal, int flags);
-
-    [LibraryImport(Lib, EntryPoint = "sd_journal_open_directory", StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int OpenDirectory(out nint journal, string path, int flags);
-
     [LibraryImport(Lib, EntryPoint = "sd_journal_open_files")]
     public static partial int OpenFiles(out nint journal, nint paths, int flags);
 
@@ -45,20 +36,18 @@ internal static partial class LibSystemdJournal
     [LibraryImport(Lib, EntryPoint = "sd_journal_add_match")]
     public static unsafe partial int AddMatch(nint journal, byte* data, nuint size);
 
-    [LibraryImport(Lib, EntryPoint = "sd_journal_add_conjunction")]
-    public static partial int AddConjunction(nint journal);
-
     [LibraryImport(Lib, EntryPoint = "sd_journal_flush_matches")]
     public static partial void FlushMatches(nint journal);
 
     [LibraryImport(Lib, EntryPoint = "sd_journal_seek_head")]
     public static partial int SeekHead(nint journal);
 
-    [LibraryImport(Lib, EntryPoint = "sd_journal_seek_tail")]
-    public static partial int SeekTail(nint journal);
+    [LibraryImport(Lib, EntryPoint = "sd_journal_seek_realtime_usec")]
+    public static partial int SeekRealtimeUsec(nint journal, ulong usec);
 
-    [LibraryImport(Lib, EntryPoint = "sd_journal_previous")]
-    public static partial int Previous(nint journal);
+    /// <summary>The cursor of the current entry ("s=&lt;seqnum id&gt;;i=&lt;seqnum hex&gt;;..."), to be freed with free(3).</summary>
+    [LibraryImport(Lib, EntryPoint = "sd_journal_get_cursor")]
+    public static partial int GetCursor(nint journal, out nint cursor);
 
     [LibraryImport(Lib, EntryPoint = "sd_journal_next")]
     public static partial int Next(nint journal);
@@ -71,15 +60,6 @@ internal static partial class LibSystemdJournal
 
     [LibraryImport(Lib, EntryPoint = "sd_journal_get_data", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int GetData(nint journal, string field, out nint data, out nuint length);
-
-    [LibraryImport(Lib, EntryPoint = "sd_journal_enumerate_data")]
-    public static partial int EnumerateData(nint journal, out nint data, out nuint length);
-
-    [LibraryImport(Lib, EntryPoint = "sd_journal_restart_data")]
-    public static partial void RestartData(nint journal);
-
-    [LibraryImport(Lib, EntryPoint = "sd_journal_query_unique", StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int QueryUnique(nint journal, string field);
 
     [LibraryImport(Lib, EntryPoint = "sd_journal_enumerate_unique")]
     public static partial int EnumerateUnique(nint journal, out nint data, out nuint length);

@@ -32,33 +32,12 @@ namespace KernelDebug.PowerShell.Kmsg;
 /// </example>
 [Cmdlet(VerbsCommon.Get, "KernelMessage", DefaultParameterSetName = LiveSet)]
 [OutputType(typeof(KernelMessage))]
-public sealed class GetKernelMessageCommand : KernelReaderCmdlet
+public sealed class GetKernelMessageCommand : LogSourceCmdlet
 {
-    private const string LiveSet = "Live";
-    private const string PathSet = "Path";
-    private const string LiteralSet = "LiteralPath";
-
-    private readonly LogFiles _files = new();
     private KernelMessageFilter _filter = null!;
     private Queue<KernelMessage>? _last;
     private const int BatchSize = 512;
     private readonly List<KernelMessage> _batch = new(BatchSize);
-
-    /// <summary>
-    /// <para type="description">Log files or directories to read instead of the live kernel log. Wildcards are allowed; a directory means every file in it. The format of each file is detected from its first lines; .gz files are decompressed.</para>
-    /// </summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    /// <summary>
-    /// <para type="description">Log files or directories, taken literally (no wildcards). FileInfo objects from Get-ChildItem bind here.</para>
-    /// </summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
 
     /// <summary>
     /// <para type="description">Keeps reading the live log after its end and writes new messages as the kernel logs them, until Ctrl+C.</para>
@@ -74,11 +53,17 @@ public sealed class GetKernelMessageCommand : KernelReaderCmdlet
     public KernelLogLevel[]? Level { get; set; }
 
     /// <summary>
-    /// <para type="description">Only messages at least this severe: -MinimumLevel Warning gives warnings, errors, critical, alert and emergency messages. Messages whose format records no level are left out.</para>
+    /// <para type="description">Only messages at least this severe: -MinimumLevel Warning gives warnings, errors, critical, alert and emergency messages. Messages whose format records no level are left out (with one warning) unless -IncludeUnknownLevel is given.</para>
     /// </summary>
     [Parameter]
     [KernelLogLevelTransformation]
     public KernelLogLevel? MinimumLevel { get; set; }
+
+    /// <summary>
+    /// <para type="description">With -Level or -MinimumLevel, also keeps messages whose log records no level (plain dmesg text, kern.log and other syslog files, console captures). Without it such messages are left out, and a warning says how many and from which logs, once.</para>
+    /// </summary>
+    [Parameter]
+    public SwitchParameter IncludeUnknownLevel { get; set; }
 
     /// <summary>
     /// <para type="description">Only messages of these syslog facilities (Kern for the kernel's own; user space writing to /dev/kmsg gets User by default).</para>
@@ -132,23 +117,24 @@ public sealed class GetKernelMessageCommand : KernelReaderCmdlet
     {
         _filter = new KernelMessageFilter(Level, MinimumLevel, Facility, Since, Until,
             Pattern is null ? null : new Regex(Pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant),
-            Subsystem, Device);
+            Subsystem, Device, IncludeUnknownLevel);
+        if (Follow && Boot is not null)
+            ThrowKernelError(new Core.Errors.KernelDebugException("FollowWithBoot", Core.Errors.KernelErrorCategory.InvalidArgument,
+                "-Follow watches the running kernel's log; -Boot reads a finished boot from the journal.", "Use one of them."));
         if (Last is int n) _last = new Queue<KernelMessage>(Math.Min(n, 1 << 16));
     }
 
     /// <inheritdoc />
     protected override void Process()
     {
-        if (ParameterSetName == LiveSet) return;
-        var files = _files.Resolve(this, ParameterSetName == PathSet ? Path : LiteralPath, ParameterSetName == LiteralSet);
+        if (!ReadsPaths) return;
         // A log file becomes a million objects in a second: a throughput GC (no background collections) cuts the
         // time by a quarter. Only for the read, and put back even when the pipeline is stopped.
         var latency = System.Runtime.GCSettings.LatencyMode;
         try
         {
             if (latency == System.Runtime.GCLatencyMode.Interactive) System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.Batch;
-            foreach (var group in _files.Groups(files))
-                LogFiles.Read(this, group, Emit, ctx => { FlushBatch(); WriteIssues(ctx); });
+            foreach (var source in ResolveSources()) ReadSource(source, Emit, FlushBatch);
             FlushBatch();
         }
         finally
@@ -160,7 +146,8 @@ public sealed class GetKernelMessageCommand : KernelReaderCmdlet
     /// <inheritdoc />
     protected override void End()
     {
-        if (ParameterSetName == LiveSet)
+        if (ReadsRootJournal) ReadSource(RootJournal(), Emit, FlushBatch);
+        else if (ParameterSetName == LiveSet)
         {
             if (Follow) FollowLive();
             else
@@ -176,6 +163,9 @@ public sealed class GetKernelMessageCommand : KernelReaderCmdlet
             }
         }
         FlushLast();
+        if (_filter.UnknownLevelDropped is > 0 and var n)
+            WriteWarning($"{n} message(s) were left out by -Level/-MinimumLevel because their log records no level ({string.Join(", ", _filter.UnknownLevelSources.Take(5))}): " +
+                         "plain dmesg text, kern.log and console captures carry none. Add -IncludeUnknownLevel to keep them, or read the journal (-Boot), which records levels.");
     }
 
     private void FollowLive()
@@ -246,11 +236,20 @@ internal sealed class KernelMessageFilter
     private readonly DateTimeOffset? _since, _until;
     private readonly Regex? _pattern;
     private readonly WildcardPattern[]? _subsystems, _devices;
-    private readonly bool _any;
+    private readonly bool _any, _includeUnknown;
+    private int _unknownDropped;
+    private readonly HashSet<string> _unknownSources = new(StringComparer.Ordinal);
+
+    /// <summary>Messages left out by a level filter because they had no level.</summary>
+    public int UnknownLevelDropped => _unknownDropped;
+
+    /// <summary>The logs those messages came from.</summary>
+    public IReadOnlyCollection<string> UnknownLevelSources { get { lock (_unknownSources) return _unknownSources.ToArray(); } }
 
     public KernelMessageFilter(KernelLogLevel[]? levels, KernelLogLevel? minimum, KernelLogFacility[]? facilities,
-        DateTimeOffset? since, DateTimeOffset? until, Regex? pattern, string[]? subsystems, string[]? devices)
+        DateTimeOffset? since, DateTimeOffset? until, Regex? pattern, string[]? subsystems, string[]? devices, bool includeUnknownLevel = false)
     {
+        _includeUnknown = includeUnknownLevel;
         _levels = levels is { Length: > 0 } ? [.. levels] : null;
         _minimum = minimum;
         _facilities = facilities is { Length: > 0 } ? [.. facilities] : null;
@@ -266,9 +265,21 @@ internal sealed class KernelMessageFilter
     public bool Matches(KernelMessage m)
     {
         if (!_any) return true;
-        if (_levels is not null && (m.Level is not { } l || !_levels.Contains(l))) return false;
-        // Lower numbers are more severe.
-        if (_minimum is { } min && (m.Level is not { } lv || lv > min)) return false;
+        if ((_levels is not null || _minimum is not null) && m.Level is null)
+        {
+            if (!_includeUnknown)
+            {
+                Interlocked.Increment(ref _unknownDropped);
+                if (m.Source is { } src) lock (_unknownSources) _unknownSources.Add(src);
+                return false;
+            }
+        }
+        else
+        {
+            if (_levels is not null && !_levels.Contains(m.Level!.Value)) return false;
+            // Lower numbers are more severe.
+            if (_minimum is { } min && m.Level > min) return false;
+        }
         if (_facilities is not null && (m.Facility is not { } f || !_facilities.Contains(f))) return false;
         if (_since is { } s && (m.Time is not { } t1 || t1 < s)) return false;
         if (_until is { } u && (m.Time is not { } t2 || t2 > u)) return false;
