@@ -20,7 +20,16 @@ public static class TestPaths
     public static string Fixture(params string[] parts) => Path.Combine([Fixtures, .. parts]);
 
     /// <summary><c>../shared/fixtures</c> beside the repository (the crash-report corpus), as laid for sessions and CI.</summary>
-    public static string SharedFixtures => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures"));
+    public static string SharedFixtures
+    {
+        get
+        {
+            // A git worktree sits one level deeper (/work/wt/<name>) than the main checkout (/work/main).
+            string beside = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures"));
+            string above = Path.GetFullPath(Path.Combine(RepoRoot, "..", "..", "shared", "fixtures"));
+            return Directory.Exists(beside) || !Directory.Exists(above) ? beside : above;
+        }
+    }
 
     /// <summary>The built module folder (<c>out/KernelDebug</c>), present after <c>build.ps1 Build</c>.</summary>
     public static string ModuleDirectory => Path.Combine(RepoRoot, "out", "KernelDebug");

@@ -17,6 +17,8 @@ public sealed class NetConsoleDecoder
 {
     /// <summary>How many records a sender may be ahead of a missing one before the gap is given up as lost.</summary>
     public const int ReorderWindow = 64;
+    /// <summary>How many records of a new sender are gathered before the first is emitted, so its first records are put in order too.</summary>
+    public const int StartWindow = 16;
     /// <summary>How long an incomplete record or a gap is waited for before it is given up.</summary>
     public static readonly TimeSpan ReorderWait = TimeSpan.FromSeconds(1);
 
@@ -88,6 +90,7 @@ public sealed class NetConsoleDecoder
         if (s.Next is long next && seq < next || s.Pending.ContainsKey(seq)) return; // a duplicate
         s.Pending[seq] = (record, received);
         Drain(s, output, force: s.Pending.Count > ReorderWindow ? 1 : 0);
+
     }
 
     private void Expire(SenderState s, DateTimeOffset now, List<KernelMessage> output)
@@ -104,6 +107,8 @@ public sealed class NetConsoleDecoder
     // Emits pending records in order while the next one is there; `force` gaps may be jumped (lost records).
     private void Drain(SenderState s, List<KernelMessage> output, int force)
     {
+        // A sender's first records may arrive out of order too: start only once a few are in (or the wait is over).
+        if (s.Next is null && force <= 0 && s.Pending.Count < StartWindow) return;
         while (s.Pending.Count > 0)
         {
             long first = s.Pending.Keys.Min();
