@@ -79,7 +79,7 @@ public static partial class BootHistory
     /// for a journal of another machine); crash archives are attached to the boot they belong to.
     /// </summary>
     public static IEnumerable<KernelBoot> Read(JournalReader reader, string source, string? currentBootId, IReadOnlyList<CrashArchive> archives,
-        ParseContext ctx, CancellationToken ct = default)
+        ParseContext ctx, CancellationToken ct = default, string? onlyBootId = null)
     {
         var spans = reader.Boots();
         var byBoot = new Dictionary<string, List<CrashArchive>>(StringComparer.Ordinal);
@@ -89,6 +89,7 @@ public static partial class BootHistory
         for (int i = 0; i < spans.Count && !ct.IsCancellationRequested; i++)
         {
             var span = spans[i];
+            if (onlyBootId is not null && span.BootId != onlyBootId) continue;
             int n = 0;
             string? release = null;
             var messages = new List<KernelMessage>();
@@ -120,6 +121,17 @@ public static partial class BootHistory
 
     private static bool IsLastWords(JournalEntry e) =>
         e.Transport == "kernel" ? KernelLastWords().IsMatch(e.Message) : SystemdLastWords().IsMatch(e.Message);
+
+    /// <summary>The boot id of the system under <paramref name="root"/> (proc/sys/kernel/random/boot_id, without dashes), or null.</summary>
+    public static string? CurrentBootId(KernelRoot root)
+    {
+        try
+        {
+            string f = root.Resolve("proc/sys/kernel/random/boot_id");
+            return File.Exists(f) ? File.ReadAllText(f).Trim().Replace("-", "", StringComparison.Ordinal) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
 
     /// <summary>The end of one boot, and the message that shows it.</summary>
     public static (BootEnd End, string? Message) Judge(JournalBootSpan span, IReadOnlyList<KernelMessage> kernel, IReadOnlyList<KernelOops> reports,

@@ -57,25 +57,15 @@ public sealed class GetKernelBootCommand : KernelReaderCmdlet
         // Archives and the running boot belong to the machine of -Root: a journal from elsewhere gets them only with -Root.
         bool sameMachine = Path is null || MyInvocation.BoundParameters.ContainsKey(nameof(Root));
         var archives = sameMachine ? CrashArchives.Find(KernelRoot, ctx) : [];
-        string? current = sameMachine && Path is null ? CurrentBootId() : null;
+        string? current = sameMachine && Path is null ? BootHistory.CurrentBootId(KernelRoot) : null;
         using var reader = JournalReader.Open(location.Files(), ctx);
         WriteIssues(ctx);
         string? only = Boot is null ? null : JournalKernelLog.ResolveBoot(reader.Boots(), Boot, location.Describe()).BootId;
-        foreach (var b in BootHistory.Read(reader, location.Describe(), current, archives, ctx, StopToken))
+        foreach (var b in BootHistory.Read(reader, location.Describe(), current, archives, ctx, StopToken, only))
         {
             WriteIssues(ctx);
-            if (only is null || b.BootId == only) WriteObject(b);
+            WriteObject(b);
         }
         WriteIssues(ctx);
-    }
-
-    private string? CurrentBootId()
-    {
-        try
-        {
-            string f = KernelRoot.Resolve("proc/sys/kernel/random/boot_id");
-            return File.Exists(f) ? File.ReadAllText(f).Trim().Replace("-", "", StringComparison.Ordinal) : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 }
