@@ -53,8 +53,9 @@ public sealed class GetMachineCheckCommand : LogSourceCmdlet
             {
                 var messages = new List<KernelMessage>();
                 ReadSource(source, messages.Add);
-                foreach (var m in MachineCheckReader.Parse(messages, ctx)) WriteObject(m);
-                WriteIssues(ctx);
+                var fileCtx = new ParseContext(source.Name);
+                foreach (var m in MachineCheckReader.Parse(messages, fileCtx)) WriteObject(m);
+                WriteIssues(fileCtx);
             }
             return;
         }
