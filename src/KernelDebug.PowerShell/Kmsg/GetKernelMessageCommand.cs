@@ -11,6 +11,7 @@ namespace KernelDebug.PowerShell.Kmsg;
 /// <para type="description">Get-KernelMessage returns one KernelMessage per kernel log record, with its Sequence number, Uptime (time since boot), Time, Level, Facility, the ThreadId or CpuId that logged it, its Text, the Subsystem and Device a driver attached, and where it came from (Source, LineNumber).</para>
 /// <para type="description">Without -Path it reads the running kernel's log from /dev/kmsg up to its end, like dmesg; with -Follow it then keeps waiting for new messages until Ctrl+C, like dmesg -w. Messages the kernel overwrote in its ring buffer before they were read, and gaps in the sequence numbers, are reported as warnings and counted in the LostMessages property of the next message. Reading /dev/kmsg needs CAP_SYSLOG while the sysctl kernel.dmesg_restrict is 1; without it the command fails with the error KmsgAccessDenied and says so.</para>
 /// <para type="description">With -Path it reads files, directories and wildcards, and FileInfo objects from the pipeline, detecting the format of each file from its first lines: raw /dev/kmsg dumps, dmesg text ([  12.345678] text), dmesg -r (&lt;6&gt;[...]), dmesg -T and --time-format iso, journalctl -k output in the short, short-precise, short-iso, short-monotonic and json forms, syslog files such as /var/log/kern.log (BSD, RFC 3339 and RFC 5424 timestamps), kdump's vmcore-dmesg.txt, pstore dmesg files (/sys/fs/pstore/dmesg-*; the parts of one dump are put back together in order), serial console logs with caller ids ([ T1234], [ C1]), and any of these gzip-compressed. A line that cannot be parsed is a warning naming file and line; the rest of the file is still read.</para>
+/// <para type="description">With -Boot it reads the kernel's entries (_TRANSPORT=kernel) of one boot from the systemd journal through libsystemd, like journalctl -k -b: 0 is the last boot, -1 the one before, or a boot id from Get-KernelBoot; the journal of -Root by default, or the journal files (*.journal) and directories given with -Path (journal files are also read without -Boot, all boots). Journal messages carry their level, the kernel's timestamp (Uptime), journald's wall clock (Time), BootId and the host name (Sender). A damaged or truncated journal file is a warning naming it; every readable entry is still read.</para>
 /// <para type="description">Why Time drifts: the kernel stamps each message with the monotonic clock, which stops while the machine is suspended. Time is computed as boot time plus that stamp, so after a suspend every later message appears earlier than it really happened, by the total time spent suspended (dmesg -T has the same flaw). Formats that record the wall clock themselves (journal and syslog files, dmesg -T/iso output) keep their own Time. Plain dmesg text carries no boot time, so its messages have no Time, and -Since/-Until drop them.</para>
 /// <para type="description">Filters: -Level (names, dmesg's short names such as err and warn, or numbers), -MinimumLevel (this level or more severe), -Facility, -Since and -Until, -Pattern (a regular expression on the text), -Subsystem and -Device (wildcards, from the kernel's continuation keys), and -Last to keep only the newest messages.</para>
 /// </summary>
@@ -19,12 +20,16 @@ namespace KernelDebug.PowerShell.Kmsg;
 ///   <para>Shows the last twenty warnings, errors and worse from the running kernel.</para>
 /// </example>
 /// <example>
+///   <code>Get-KernelMessage -Boot -1 -MinimumLevel Error | Select-Object -Last 30</code>
+///   <para>The last errors the kernel logged in the previous boot, from the systemd journal: what it said before it went down.</para>
+/// </example>
+/// <example>
 ///   <code>Get-KernelMessage -Follow -Pattern 'usb|nvme'</code>
 ///   <para>Streams new USB and NVMe messages as they are logged, until Ctrl+C.</para>
 /// </example>
 /// <example>
-///   <code>Get-ChildItem /var/log/kern.log* | Get-KernelMessage -Level err, crit | Group-Object Text | Sort-Object Count -Descending</code>
-///   <para>Reads the current and rotated (also .gz) kern.log files and counts the distinct error messages.</para>
+///   <code>Get-ChildItem /var/log/kern.log* | Get-KernelMessage -Level err, crit -IncludeUnknownLevel | Group-Object Text | Sort-Object Count -Descending</code>
+///   <para>Reads the current and rotated (also .gz) kern.log files and counts the distinct messages; kern.log records no level, so -IncludeUnknownLevel keeps its lines (without it a warning says they were left out).</para>
 /// </example>
 /// <example>
 ///   <code>Get-KernelMessage -Path /var/crash/*/vmcore-dmesg.txt, /sys/fs/pstore | Export-Csv crash-logs.csv</code>
