@@ -51,6 +51,17 @@ public sealed class JournalCmdletTests : IDisposable
     }
 
     [Fact]
+    public void BootCompletion_OffersOffsetsAndIds_OfTheJournalNamed()
+    {
+        string line = $"Get-KernelBoot -Path '{S.Directory}' -Boot ";
+        var r = PsRunner.Run("(TabExpansion2 -inputScript $l -cursorColumn $l.Length).CompletionMatches.CompletionText", Vars(("l", line)));
+        Assert.Equal(["0", "-1", "-2", "-3", "-4"], r.Output.Select(o => o.ToString()));
+        string byId = $"Get-KernelMessage -Path '{S.Directory}' -Boot 2222";
+        var id = PsRunner.Run("(TabExpansion2 -inputScript $l -cursorColumn $l.Length).CompletionMatches.CompletionText", Vars(("l", byId)));
+        Assert.Equal(JournalScenario.Panic, Assert.Single(id.Output).ToString());
+    }
+
+    [Fact]
     public void GetKernelOops_PreviousBoot_SameTitleAsItsTextExport()
     {
         // Boot -3 is the one that panicked (the journal's last boot is 0).

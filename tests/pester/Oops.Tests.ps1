@@ -2,6 +2,10 @@ BeforeAll {
     Import-Module $env:KERNELDEBUG_MODULE -Force
     $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:Corpus = Join-Path $Repo '../shared/fixtures/oops/syzkaller'
+    # A git worktree sits one level deeper (/work/wt/<name>) than the main checkout.
+    if (-not (Test-Path $Corpus) -and (Test-Path (Join-Path $Repo '../../shared/fixtures/oops/syzkaller'))) {
+        $script:Corpus = Join-Path $Repo '../../shared/fixtures/oops/syzkaller'
+    }
     $script:Fixtures = Join-Path $Repo 'tests/fixtures/oops'
 }
 

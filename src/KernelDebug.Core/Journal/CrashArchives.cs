@@ -26,6 +26,8 @@ public sealed record CrashArchive
     public required string Path { get; init; }
     /// <summary>The log files of the dump, in reading order.</summary>
     public required IReadOnlyList<string> Files { get; init; }
+    /// <summary><see cref="Files"/> joined with ";" (for CSV).</summary>
+    public string FilePaths => string.Join(";", Files);
     /// <summary>When it was kept: kdump's directory name (the crash time), else the files' modification time.</summary>
     public DateTimeOffset? Time { get; init; }
     /// <summary>The crash reports in it.</summary>

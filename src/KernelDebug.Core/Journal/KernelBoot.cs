@@ -47,6 +47,8 @@ public sealed record KernelBoot
     public IReadOnlyList<KernelOops> CrashReports { get; init; } = [];
     /// <summary>Title of the last crash report of the boot, or null (for tables and CSV).</summary>
     public string? CrashTitle => CrashReports.Count > 0 ? CrashReports[^1].Title : Archives.SelectMany(a => a.Reports).LastOrDefault()?.Title;
+    /// <summary>Titles of all <see cref="CrashReports"/>, joined with "; " (for CSV).</summary>
+    public string CrashTitles => string.Join("; ", CrashReports.Select(r => r.Title));
     /// <summary>Crash logs kept for this boot in pstore, by systemd-pstore or by kdump.</summary>
     public IReadOnlyList<CrashArchive> Archives { get; init; } = [];
     /// <summary>The archives' paths, joined with ";" (for CSV).</summary>
