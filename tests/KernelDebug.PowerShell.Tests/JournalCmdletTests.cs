@@ -183,8 +183,14 @@ public sealed class JournalCmdletTests : IDisposable
         string logs = Path.Combine(_tmp.FullName, "netconsole");
         var sender = Task.Run(async () =>
         {
-            await Task.Delay(1500, TestContext.Current.CancellationToken);
             var to = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port);
+            // Send once the receiver holds the port (a loaded machine starts the runspace slowly).
+            for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until; await Task.Delay(50, TestContext.Current.CancellationToken))
+            {
+                // /proc/net/udp lists bound sockets as "0100007F:<port hex>": looking, not binding, so it cannot race the receiver.
+                string needle = $"0100007F:{port:X4} ";
+                if (File.ReadLines("/proc/net/udp").Any(l => l.Contains(needle, StringComparison.Ordinal))) break;
+            }
             // Two machines at once, interleaved: one extended with fragments, one plain.
             var a = NetConsoleSender.Scramble(NetConsoleSender.Extended(lines, release: "6.1.0-18-amd64", fragmentAbove: 40), 3);
             var b = NetConsoleSender.Plain(hung.Select(m => string.Create(CultureInfo.InvariantCulture, $"[{m.Uptime!.Value.TotalSeconds,12:F6}] {m.Text}")), 1);
@@ -192,7 +198,7 @@ public sealed class JournalCmdletTests : IDisposable
             var tb = Task.Run(() => NetConsoleSender.Send(to, b));
             await Task.WhenAll(ta, tb);
         }, TestContext.Current.CancellationToken);
-        var r = PsRunner.Run("Receive-NetConsole -Port $p -Address 127.0.0.1 -Path $l -Duration ([timespan]::FromSeconds(5)) | Get-KernelOops",
+        var r = PsRunner.Run("Receive-NetConsole -Port $p -Address 127.0.0.1 -Path $l -Duration ([timespan]::FromSeconds(8)) | Get-KernelOops",
             Vars(("p", port), ("l", logs)));
         sender.Wait(TestContext.Current.CancellationToken);
         Assert.Null(r.Terminating);
