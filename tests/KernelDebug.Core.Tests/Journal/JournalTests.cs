@@ -210,3 +210,33 @@ public sealed class JournalTests : IDisposable
         return -1;
     }
 }
+
+/// <summary>KD1104 reads the previous boot through the same journal reader.</summary>
+public sealed class PreviousBootHealthTests
+{
+    private static List<Health.KernelHealthFinding> Run(KernelRoot root) =>
+        Health.HealthCheckRunner.Run(Health.HealthChecks.All.Where(c => c.CheckId == "KD1104"),
+            new Health.HealthContext(root, new Health.HealthThresholds(), TimeSpan.FromMilliseconds(200), CancellationToken.None)).ToList();
+
+    [Fact]
+    public void PreviousBoot_IsJudgedFromTheJournalUnderTheRoot()
+    {
+        Assert.SkipWhen(JournalFixture.WhyUnavailable() is not null, JournalFixture.WhyUnavailable() ?? "");
+        using var s = JournalScenario.Create("root/var/log/journal");
+        string root = Path.Combine(s.Directory, "root");
+        // Running the last boot of the journal: the previous one is the boot with the hung task near its end.
+        Directory.CreateDirectory(Path.Combine(root, "proc/sys/kernel/random"));
+        File.WriteAllText(Path.Combine(root, "proc/sys/kernel/random/boot_id"), "55555555-5555-5555-5555-555555555555\n");
+        var f = Assert.Single(Run(new KernelRoot(root)));
+        Assert.Equal(Health.HealthSeverity.Error, f.Severity);
+        Assert.Contains("jbd2_journal_commit_transaction", f.Message);
+        // Running an unknown boot (a snapshot of a machine whose journal ends with the cut-short boot): the log just stops.
+        File.WriteAllText(Path.Combine(root, "proc/sys/kernel/random/boot_id"), "66666666-6666-6666-6666-666666666666\n");
+        Assert.Equal(Health.HealthSeverity.Warning, Assert.Single(Run(new KernelRoot(root))).Severity);
+        // No journal at all: the end of the previous boot is unknown, and the finding says how to keep one.
+        using var bare = FixtureTree.Create();
+        var none = Assert.Single(Run(bare.Root));
+        Assert.Equal(Health.HealthSeverity.Info, none.Severity);
+        Assert.Contains("/var/log/journal", none.Recommendation);
+    }
+}
