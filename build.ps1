@@ -41,7 +41,7 @@ $PesterVersion = '5.7.1'
 
 # apt packages: what building needs, what tests drive, and the peer tools benchmarks compare against.
 $AptBuild = @('clang', 'llvm', 'libbpf-dev', 'libbpf1', 'bpftool', 'make')
-$AptTest = @('trace-cmd', 'util-linux', 'procps', 'chromium', 'openssh-server', 'gzip', 'systemd-journal-remote')
+$AptTest = @('trace-cmd', 'util-linux', 'procps', 'chromium', 'openssh-server', 'gzip', 'strace', 'systemd-journal-remote')
 $AptBench = @('libbpf-tools', 'bpftrace', 'linux-perf', 'python3', 'hyperfine', 'time')
 
 # Plain text in logs (CI), colours on a terminal.

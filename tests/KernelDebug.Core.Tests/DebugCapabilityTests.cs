@@ -34,6 +34,9 @@ public class DebugCapabilityTests
     [Fact]
     public void Live_MatchesThisMachine()
     {
+        // Other tests mount tracefs through the module on a fresh boot; mount it first the same way, so the probe and
+        // /proc/mounts below see one state (the unmounted state is tested in a private mount namespace).
+        KernelDebug.Core.Tracing.TraceFs.Locate(KernelRoot.Live);
         var c = All(KernelRoot.Live);
         Assert.Equal(File.Exists("/sys/kernel/btf/vmlinux"), c["Btf"].Available);
         var config = KernelConfigReader.TryRead(KernelRoot.Live);

@@ -59,7 +59,9 @@ public class SnapshotTests(LiveSnapshot snap) : IClassFixture<LiveSnapshot>
         Assert.True(new FileInfo(Path.Combine(snap.Tree.Path, "proc/meminfo")).Length > 100);
         Assert.All(m.Failed, f => Assert.False(string.IsNullOrEmpty(f.Reason)));
         // A file the kernel refuses is a recorded failure, not an exception: under lockdown, available_filter_functions.
-        string? tracefs = File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')).FirstOrDefault(x => x[2] == "tracefs")?[1];
+        // The same rule the writer uses: with debugfs mounted there are two tracefs mounts, and which one a test
+        // picks must not differ from the module's choice.
+        string? tracefs = KernelDebug.Core.Tracing.TraceFs.TryLocate(KernelRoot.Live)?.Path;
         if (tracefs is not null)
         {
             bool readable;

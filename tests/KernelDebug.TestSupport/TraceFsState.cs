@@ -1,3 +1,6 @@
+using KernelDebug.Core;
+using KernelDebug.Core.Tracing;
+
 namespace KernelDebug.TestSupport;
 
 /// <summary>
@@ -17,14 +20,16 @@ public sealed class TraceFsState
     /// <summary>The tracefs directory read.</summary>
     public string TraceFsPath { get; }
 
-    /// <summary>The tracefs mount point, or null when tracefs is not mounted.</summary>
-    public static string? Locate() =>
-        new[] { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" }.FirstOrDefault(d => File.Exists(Path.Combine(d, "available_events")));
+    /// <summary>The live tracefs by the module's own rule (<see cref="TraceFs.TryLocate"/>), or null when tracefs is not mounted.</summary>
+    public static string? Locate() => TraceFs.TryLocate(KernelRoot.Live)?.Path;
 
-    /// <summary>Reads the files now (tracefs must be mounted).</summary>
+    /// <summary>
+    /// Reads the files now. Without <paramref name="tracefs"/>, tracefs is found (and on a fresh boot mounted) the way
+    /// the module finds it, so the "before" is taken after the one change the module legitimately makes.
+    /// </summary>
     public static TraceFsState Capture(string? tracefs = null)
     {
-        var s = new TraceFsState(tracefs ?? Locate() ?? throw new InvalidOperationException("tracefs is not mounted"));
+        var s = new TraceFsState(tracefs ?? TraceFs.Locate(KernelRoot.Live).Path);
         foreach (var f in Files)
         {
             try { s._content[f] = File.ReadAllBytes(Path.Combine(s.TraceFsPath, f)); }
@@ -33,11 +38,26 @@ public sealed class TraceFsState
         return s;
     }
 
-    /// <summary>The names of files whose bytes differ from <paramref name="later"/>, with both contents.</summary>
-    public IReadOnlyList<string> Differences(TraceFsState later) =>
-        _content.Where(kv => !later._content.TryGetValue(kv.Key, out var b) || !b.AsSpan().SequenceEqual(kv.Value))
-            .Select(kv => $"{kv.Key}: before '{System.Text.Encoding.UTF8.GetString(kv.Value)}' after '{(later._content.TryGetValue(kv.Key, out var b) ? System.Text.Encoding.UTF8.GetString(b) : "<unreadable>")}'")
+    /// <summary>
+    /// The names of files whose bytes differ from <paramref name="later"/>, with both contents. With
+    /// <paramref name="allowBufferExpansion"/>, a top ring buffer that went from its boot-time unexpanded form
+    /// ("7 (expanded: 1408)") to its full size ("1408") is not a difference: tools used as oracles (trace-cmd
+    /// extract) expand it, and it can never shrink back.
+    /// </summary>
+    public IReadOnlyList<string> Differences(TraceFsState later, bool allowBufferExpansion = false) =>
+        _content.Where(kv => !later._content.TryGetValue(kv.Key, out var b) || !(b.AsSpan().SequenceEqual(kv.Value)
+                || (allowBufferExpansion && kv.Key == "buffer_size_kb" && IsExpansion(Text(kv.Value), Text(b)))))
+            .Select(kv => $"{kv.Key}: before '{Text(kv.Value)}' after '{(later._content.TryGetValue(kv.Key, out var b) ? Text(b) : "<unreadable>")}'")
             .ToArray();
+
+    private static string Text(byte[] b) => System.Text.Encoding.UTF8.GetString(b);
+
+    /// <summary>Whether a buffer_size_kb of "N (expanded: M)" became "M".</summary>
+    internal static bool IsExpansion(string before, string after)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(before, @"^\d+ \(expanded: (\d+)\)\s*$");
+        return m.Success && after.Trim() == m.Groups[1].Value;
+    }
 
     /// <summary>The files that were readable.</summary>
     public IReadOnlyCollection<string> Compared => _content.Keys;

@@ -1,7 +1,6 @@
 # ftrace cmdlets in real pwsh: views, CSV export, pipeline chaining, and the top tracefs instance left as found.
 BeforeAll {
     Import-Module $env:KERNELDEBUG_MODULE -Force
-    $script:TraceFs = @('/sys/kernel/tracing', '/sys/kernel/debug/tracing') | Where-Object { Test-Path "$_/available_events" } | Select-Object -First 1
     function Get-TopState {
         $state = @{}
         foreach ($f in 'current_tracer', 'set_event', 'set_ftrace_filter', 'tracing_on', 'buffer_size_kb', 'trace_options') {
@@ -14,7 +13,8 @@ BeforeAll {
 Describe 'ftrace cmdlets' {
     BeforeEach {
         Get-KernelTracepoint raw_syscalls:sys_enter | Out-Null # mounts tracefs if needed
-        $script:TraceFs = @('/sys/kernel/tracing', '/sys/kernel/debug/tracing') | Where-Object { Test-Path "$_/available_events" } | Select-Object -First 1
+        # The tracefs the module uses, by its own rule (with debugfs mounted there are two).
+        $script:TraceFs = (Get-KernelDebugCapability TraceFs).Detail
         $script:Before = Get-TopState
     }
     AfterEach {

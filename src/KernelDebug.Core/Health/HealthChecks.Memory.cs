@@ -1,4 +1,5 @@
 using KernelDebug.Core.Errors;
+using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Memory;
 using KernelDebug.Core.Procfs;
 using KernelDebug.Core.Sysfs;
@@ -73,7 +74,7 @@ public static partial class HealthChecks
             {
                 return [ctx.Finding(HealthSeverity.Info, "EDAC is not available, so memory errors are not counted here.", e.Remedy)];
             }
-            long ue = mcs.Sum(m => m.UncorrectedErrors), ce = mcs.Sum(m => m.CorrectedErrors);
+            long ue = Fields.SumSaturating(mcs, m => m.UncorrectedErrors), ce = Fields.SumSaturating(mcs, m => m.CorrectedErrors);
             var worst = mcs.SelectMany(m => m.Dimms).OrderByDescending(d => d.UncorrectedErrors).ThenByDescending(d => d.CorrectedErrors).FirstOrDefault();
             string where = worst is null || worst.CorrectedErrors + worst.UncorrectedErrors == 0 ? "" : $" Most on {worst.Label ?? worst.Name} ({worst.Controller}).";
             if (ue > 0)

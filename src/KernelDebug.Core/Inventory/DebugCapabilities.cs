@@ -40,6 +40,7 @@ public sealed class DebugCapabilities
     private readonly Lazy<SnapshotManifest?> _manifest;
     private readonly Lazy<(string? Mode, string? Source)> _lockdown;
     private readonly Lazy<string?> _ftraceRefusal;
+    private readonly Lazy<string?> _traceFs;
 
     /// <summary>Creates a prober for a root (live or snapshot).</summary>
     public DebugCapabilities(KernelRoot root)
@@ -54,6 +55,7 @@ public sealed class DebugCapabilities
         _manifest = new(() => root.IsLive ? null : SnapshotManifest.TryRead(root));
         _lockdown = new(() => KernelLockdown.Read(root, () => Config));
         _ftraceRefusal = new(ProbeFtraceRefusal);
+        _traceFs = new(() => Tracing.TraceFs.TryLocate(root)?.RelativePath);
     }
 
     /// <summary>The root probed.</summary>
@@ -62,8 +64,8 @@ public sealed class DebugCapabilities
     /// <summary>The build configuration, or null when the root has none.</summary>
     public KernelConfig? Config => _config.Value;
 
-    /// <summary>The tracefs mount point below the root (e.g. <c>sys/kernel/tracing</c>), or null when tracefs is not mounted.</summary>
-    public string? TraceFsPath => MountPoint("tracefs");
+    /// <summary>The tracefs directory below the root (e.g. <c>sys/kernel/tracing</c>) by the one rule of <see cref="Tracing.TraceFs.TryLocate"/>, or null when tracefs is not mounted.</summary>
+    public string? TraceFsPath => _traceFs.Value;
 
     /// <summary>The debugfs mount point below the root, or null.</summary>
     public string? DebugFsPath => MountPoint("debugfs");
@@ -232,7 +234,7 @@ public sealed class DebugCapabilities
 
     private DebugCapability MountProbe(string name, string fsType, string option, string mountCommand)
     {
-        if (MountPoint(fsType) is { } mp) return Yes(name, "/" + mp);
+        if ((fsType == "tracefs" ? TraceFsPath : MountPoint(fsType)) is { } mp) return Yes(name, "/" + mp);
         if (Enabled(option) == false) return NoConfig(name, option);
         return No(name, null, $"{fsType} is not mounted", mountCommand, KernelErrorCategory.ResourceUnavailable);
     }

@@ -63,8 +63,8 @@ public static class KernelInfoReader
         if (root.TryReadValue("proc/uptime") is { } up)
         {
             var f = Fields.Split(up);
-            if (Fields.TryDouble(f.Next(), out double secs)) uptime = TimeSpan.FromSeconds(secs);
-            else ctx.Warn(1, "unexpected /proc/uptime", up);
+            if (Fields.TryDouble(f.Next(), out double secs) && secs >= 0 && Fields.TrySeconds(secs, out var u)) uptime = u;
+            else ctx.Warn(root.Resolve("proc/uptime"), 1, "uptime is not a number of seconds a duration can hold", up);
         }
 
         string? cmdline = root.TryReadValue("proc/cmdline");
@@ -73,13 +73,24 @@ public static class KernelInfoReader
         if (tainted is not null)
         {
             if (Fields.TryULong(tainted, out ulong t)) taint = KernelTaint.FromValue(t);
-            else ctx.Warn(1, "tainted is not a number", tainted);
+            else ctx.Warn(root.Resolve("proc/sys/kernel/tainted"), 1, "tainted is not a number", tainted);
         }
 
         string? lockdown = KernelLockdown.Read(root, () => KernelConfigReader.TryRead(root)).Mode;
 
-        bool? crashLoaded = root.TryReadValue("sys/kernel/kexec_crash_loaded") is { } kcl ? kcl == "1" : null;
-        long? crashSize = root.TryReadValue("sys/kernel/kexec_crash_size") is { } kcs && Fields.TryLong(kcs, out long cs) ? cs : null;
+        bool? crashLoaded = root.TryReadValue("sys/kernel/kexec_crash_loaded") switch
+        {
+            null => null,
+            "1" => true,
+            "0" => false,
+            var kcl => Unknown(ctx, root.Resolve("sys/kernel/kexec_crash_loaded"), kcl),
+        };
+        long? crashSize = null;
+        if (root.TryReadValue("sys/kernel/kexec_crash_size") is { } kcs)
+        {
+            if (Fields.TryLong(kcs, out long cs) && cs >= 0) crashSize = cs;
+            else ctx.Warn(root.Resolve("sys/kernel/kexec_crash_size"), 1, "not a size in bytes", kcs);
+        }
         string? pstore = root.TryReadValue("sys/module/pstore/parameters/backend");
         if (pstore is "(null)" or "") pstore = null;
 
@@ -108,14 +119,20 @@ public static class KernelInfoReader
         };
     }
 
+    private static bool? Unknown(ParseContext ctx, string path, string text)
+    {
+        ctx.Warn(path, 1, "not 0 or 1", text);
+        return null;
+    }
+
     /// <summary>The boot time from the <c>btime</c> line of <c>/proc/stat</c>, or null.</summary>
     public static DateTimeOffset? ReadBootTime(KernelRoot root)
     {
         string? stat = root.TryReadText("proc/stat");
         if (stat is null) return null;
         foreach (var line in stat.AsSpan().EnumerateLines())
-            if (line.StartsWith("btime ") && Fields.TryLong(line[6..].Trim(), out long secs))
-                return DateTimeOffset.FromUnixTimeSeconds(secs);
+            if (line.StartsWith("btime ") && Fields.TryLong(line[6..].Trim(), out long secs) && Fields.TryUnixSeconds(secs, out var boot))
+                return boot;
         return null;
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using KernelDebug.Core.Parsing;
 
 namespace KernelDebug.Core.Inventory;
 
@@ -41,12 +42,17 @@ public sealed record SnapshotManifest
     /// <summary>Serializes to JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Options);
 
-    /// <summary>Reads the manifest of a snapshot root, or null when there is none or it is unreadable.</summary>
-    public static SnapshotManifest? TryRead(KernelRoot root)
+    /// <summary>Reads the manifest of a snapshot root, or null when there is none or it is unreadable (said in <paramref name="ctx"/>, with the line).</summary>
+    public static SnapshotManifest? TryRead(KernelRoot root, ParseContext? ctx = null)
     {
         string? text = root.TryReadText(KernelRoot.SnapshotManifestName, 1 << 20);
         if (text is null) return null;
         try { return JsonSerializer.Deserialize<SnapshotManifest>(text, Options); }
-        catch (JsonException) { return null; }
+        catch (JsonException e)
+        {
+            // A number past its field's range (or any other bad value) makes the manifest unreadable, not the snapshot.
+            ctx?.Warn(root.Resolve(KernelRoot.SnapshotManifestName), (int)Math.Min((e.LineNumber ?? -1) + 1, int.MaxValue), e.Message);
+            return null;
+        }
     }
 }

@@ -235,7 +235,7 @@ public sealed partial class SnapshotWriter
 
     private void CopyTraceFs()
     {
-        string? mp = MountsParser.FindMountPoints(_source, "tracefs").LastOrDefault()?.TrimStart('/');
+        string? mp = Tracing.TraceFs.TryLocate(_source)?.RelativePath;
         if (mp is null) return;
         foreach (string f in new[] { "available_tracers", "available_events", "trace_clock", "buffer_size_kb", "kprobe_events", "uprobe_events", "dynamic_events", "available_filter_functions" })
             if (_source.Exists(mp + "/" + f)) Copy(mp + "/" + f, 16 << 20);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using KernelDebug.Core.Parsing;
 
 namespace KernelDebug.Core.Kmsg;
 
@@ -116,7 +117,8 @@ public readonly record struct ConsolePrefix(KernelLogLevel? Level, KernelLogFaci
             if (digits < 7) { frac = frac * 10 + d; digits++; }
         }
         while (digits < 7) { frac *= 10; digits++; }
-        ticks = secs * TimeSpan.TicksPerSecond + frac;
+        if (!Fields.TryScaleTicks(secs, TimeSpan.TicksPerSecond, out var whole) || whole.Ticks > long.MaxValue - frac) return false;
+        ticks = whole.Ticks + frac;
         return true;
     }
 }

@@ -265,7 +265,7 @@ public sealed class KernelLogParser
     private KernelMessage FromPrefix(in ConsolePrefix p, ReadOnlySpan<char> line, int n, DateTimeOffset? time) => new()
     {
         Uptime = p.Uptime,
-        Time = time ?? (_bootTime + p.Uptime),
+        Time = time ?? Fields.AddOrNull(_bootTime, p.Uptime),
         Level = p.Level,
         Facility = p.Facility,
         ThreadId = p.ThreadId,
@@ -278,7 +278,7 @@ public sealed class KernelLogParser
     private KernelMessage Message(ReadOnlySpan<char> text, int n, DateTimeOffset? time, TimeSpan? uptime) => new()
     {
         Uptime = uptime,
-        Time = time ?? (_bootTime + uptime),
+        Time = time ?? Fields.AddOrNull(_bootTime, uptime),
         Text = text.ToString(),
         Source = Source,
         LineNumber = n,
@@ -344,7 +344,7 @@ public sealed class KernelLogParser
         return Start(new KernelMessage
         {
             Uptime = p.Uptime ?? uptime,
-            Time = time ?? (_bootTime + (p.Uptime ?? uptime)),
+            Time = time ?? Fields.AddOrNull(_bootTime, p.Uptime ?? uptime),
             Level = pri is int v ? (KernelLogLevel)(v & 7) : p.Level,
             Facility = pri is int f ? (KernelLogFacility)(f >> 3) : p.Facility,
             ThreadId = p.ThreadId,
@@ -421,11 +421,18 @@ public sealed class KernelLogParser
             long? mono = Num(root, "_SOURCE_MONOTONIC_TIMESTAMP") ?? Num(root, "__MONOTONIC_TIMESTAMP");
             long? prio = Num(root, "PRIORITY");
             long? fac = Num(root, "SYSLOG_FACILITY");
-            TimeSpan? uptime = mono is long us ? TimeSpan.FromTicks(us * 10) : null;
+            TimeSpan? uptime = mono is long us && Fields.TryMicroseconds(us, out var up) && up >= TimeSpan.Zero ? up : null;
+            if (mono is not null && uptime is null) Warn(n, "monotonic timestamp is past the range of a duration", line);
+            DateTimeOffset? time = Fields.AddOrNull(_bootTime, uptime);
+            if (realtime is long rt)
+            {
+                if (Fields.TryUnixMicroseconds(rt, out var wall)) time = wall;
+                else { time = null; Warn(n, "realtime timestamp is outside the calendar", line); }
+            }
             var m = new KernelMessage
             {
                 Uptime = uptime,
-                Time = realtime is long rt ? DateTimeOffset.FromUnixTimeMilliseconds(0).AddTicks(rt * 10) : _bootTime + uptime,
+                Time = time,
                 Level = prio is >= 0 and <= 7 ? (KernelLogLevel)prio.Value : null,
                 Facility = fac is >= 0 and < 32 ? (KernelLogFacility)fac.Value : null,
                 Text = text,
@@ -443,7 +450,7 @@ public sealed class KernelLogParser
         }
 
         // journald writes non-UTF-8 or binary fields as an array of byte values.
-        static string? Str(JsonElement o, string name)
+        string? Str(JsonElement o, string name)
         {
             if (!o.TryGetProperty(name, out var v)) return null;
             switch (v.ValueKind)
@@ -453,17 +460,19 @@ public sealed class KernelLogParser
                     var bytes = new List<byte>();
                     foreach (var b in v.EnumerateArray())
                         if (b.ValueKind == JsonValueKind.Number && b.TryGetByte(out byte x)) bytes.Add(x);
+                        else Warn(n, $"{name} holds a value that is not a byte");
                     return Encoding.UTF8.GetString(bytes.ToArray());
                 case JsonValueKind.Number: return v.GetRawText();
                 default: return null;
             }
         }
 
-        static long? Num(JsonElement o, string name)
+        long? Num(JsonElement o, string name)
         {
             if (!o.TryGetProperty(name, out var v)) return null;
             if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l)) return l;
             if (v.ValueKind == JsonValueKind.String && Fields.TryLong(v.GetString(), out long s)) return s;
+            Warn(n, $"{name} is not a number that fits");
             return null;
         }
     }

@@ -33,7 +33,7 @@ public static class KmsgRecordParser
         int i = 0;
         if (!ReadNumber(h, ref i, out long prio) || prio > 1023 || !Expect(h, ref i, ',')) return false;
         if (!ReadNumber(h, ref i, out long seq) || !Expect(h, ref i, ',')) return false;
-        if (!ReadNumber(h, ref i, out long usec) || !Expect(h, ref i, ',')) return false;
+        if (!ReadNumber(h, ref i, out long usec) || !Fields.TryMicroseconds(usec, out _) || !Expect(h, ref i, ',')) return false;
         if (i >= h.Length) return false;
         char flag = h[i++];
         int? tid = null, cpu = null;
@@ -95,7 +95,7 @@ public static class KmsgRecordParser
         {
             Sequence = h.Sequence,
             Uptime = uptime,
-            Time = bootTime + uptime,
+            Time = Fields.AddOrNull(bootTime, uptime),
             Level = h.Level,
             Facility = h.Facility,
             ThreadId = h.ThreadId,

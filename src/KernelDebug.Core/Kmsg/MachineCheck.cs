@@ -229,7 +229,11 @@ public sealed class MachineCheckParser
     {
         int at = line.IndexOf(Marker);
         if (at < 0) return null;
-        if (uptime is null) { var pre = ConsolePrefix.Parse(line); uptime = pre.Uptime; }
+        if (uptime is null)
+        {
+            uptime = ConsolePrefix.Parse(line).Uptime;
+            if (uptime is null && line[..at].Contains('[')) _ctx.Warn(lineNumber, "console timestamp not understood", line[..at]);
+        }
         var t = line[(at + Marker.Length)..].Trim();
         if (t.StartsWith("CPU ") && t.Contains("Machine Check", StringComparison.Ordinal))
         {
@@ -274,7 +278,7 @@ public sealed class MachineCheckParser
             else if (w.SequenceEqual("Check:")) mcg = f.Next();
             else if (w.SequenceEqual("Bank")) { bank = f.Next().TrimEnd(':'); status = f.Next(); }
         }
-        if (!int.TryParse(cpu, out int c) || !int.TryParse(bank, out int b) || !Fields.TryHex(mcg, out ulong g) || !Fields.TryHex(status, out ulong s))
+        if (!Fields.TryNonNegativeInt(cpu, out int c) || !Fields.TryNonNegativeInt(bank, out int b) || !Fields.TryHex(mcg, out ulong g) || !Fields.TryHex(status, out ulong s))
         {
             _ctx.Warn(n, "malformed machine check header", t);
             return null;
@@ -290,7 +294,7 @@ public sealed class MachineCheckParser
         var cs = Fields.Split(t[..lt]);
         ReadOnlySpan<char> last = default;
         while (cs.MoveNext()) last = cs.Current;
-        if (!Fields.TryHex(last, out ulong seg) || !Fields.TryHex(t[(lt + 2)..gt], out ulong ip)) { _ctx.Warn(n, "malformed RIP line", t); return m; }
+        if (!Fields.TryHex(last, out ulong seg) || seg > 0xFFFF || !Fields.TryHex(t[(lt + 2)..gt], out ulong ip)) { _ctx.Warn(n, "malformed RIP line", t); return m; }
         string? sym = null;
         int ob = t.IndexOf('{'), cb = t.LastIndexOf('}');
         if (ob > 0 && cb > ob) sym = t[(ob + 1)..cb].ToString();
@@ -332,21 +336,21 @@ public sealed class MachineCheckParser
             {
                 case "PROCESSOR":
                     int colon = val.IndexOf(':');
-                    if (colon > 0 && int.TryParse(val[..colon], out int vendor) && Fields.TryHex(val[(colon + 1)..], out ulong id)) m = m with { Vendor = vendor, CpuId = (uint)id };
+                    if (colon > 0 && Fields.TryNonNegativeInt(val[..colon], out int vendor) && Fields.TryHexUInt(val[(colon + 1)..], out uint id)) m = m with { Vendor = vendor, CpuId = id };
                     else ok = false;
                     break;
                 case "TIME":
-                    if (Fields.TryLong(val, out long secs) && secs >= 0 && secs < 253402300800) m = m with { Time = DateTimeOffset.FromUnixTimeSeconds(secs) };
+                    if (Fields.TryLong(val, out long secs) && Fields.TryUnixSeconds(secs, out var time)) m = m with { Time = time };
                     else ok = false;
                     break;
                 case "SOCKET":
-                    if (int.TryParse(val, out int sock)) m = m with { Socket = sock }; else ok = false;
+                    if (Fields.TryNonNegativeInt(val, out int sock)) m = m with { Socket = sock }; else ok = false;
                     break;
                 case "APIC":
-                    if (Fields.TryHex(val, out ulong apic)) m = m with { ApicId = (uint)apic }; else ok = false;
+                    if (Fields.TryHexUInt(val, out uint apic)) m = m with { ApicId = apic }; else ok = false;
                     break;
                 case "microcode":
-                    if (Fields.TryHex(val, out ulong mc)) m = m with { Microcode = (uint)mc }; else ok = false;
+                    if (Fields.TryHexUInt(val, out uint mc)) m = m with { Microcode = mc }; else ok = false;
                     break;
             }
         }

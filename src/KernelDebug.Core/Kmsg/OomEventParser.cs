@@ -265,7 +265,7 @@ public static class OomEventParser
         {
             v = v.Trim();
             if (v.EndsWith("kB")) v = v[..^2];
-            return Fields.TryLong(v, out long kb) && kb >= 0 && kb < long.MaxValue / 1024 ? kb * 1024 : null;
+            return Fields.TryLong(v, out long kb) && kb >= 0 && Fields.TryScale(kb, 1024, out long bytes) ? bytes : null;
         }
     }
 

@@ -32,10 +32,13 @@ public sealed class ParseContext
     public IReadOnlyList<ParseIssue> Issues => _issues;
 
     /// <summary>Records a problem on a line and continues.</summary>
-    public void Warn(int lineNumber, string message, ReadOnlySpan<char> text = default)
+    public void Warn(int lineNumber, string message, ReadOnlySpan<char> text = default) => Warn(Source, lineNumber, message, text);
+
+    /// <summary>Records a problem in another file than <see cref="Source"/> (a reader that parses several files into one context).</summary>
+    public void Warn(string source, int lineNumber, string message, ReadOnlySpan<char> text = default)
     {
         string? t = text.IsEmpty ? null : (text.Length > MaxTextLength ? text[..MaxTextLength].ToString() + "…" : text.ToString());
-        _issues.Add(new ParseIssue(Source, lineNumber, message, t));
+        _issues.Add(new ParseIssue(source, lineNumber, message, t));
     }
 
     /// <summary>Removes and returns the issues collected so far (streaming readers hand them out as they go).</summary>

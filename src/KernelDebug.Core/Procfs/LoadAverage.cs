@@ -42,8 +42,8 @@ public static class LoadAverageParser
         bool ok = Fields.TryDouble(f.Next(), out l1) & Fields.TryDouble(f.Next(), out l5) & Fields.TryDouble(f.Next(), out l15);
         var rt = f.Next();
         int slash = rt.IndexOf('/');
-        ok &= slash > 0 && int.TryParse(rt[..slash], out running) && int.TryParse(rt[(slash + 1)..], out total);
-        ok &= int.TryParse(f.Next(), out last);
+        ok &= slash > 0 && Fields.TryNonNegativeInt(rt[..slash], out running) && Fields.TryNonNegativeInt(rt[(slash + 1)..], out total);
+        ok &= Fields.TryNonNegativeInt(f.Next(), out last);
         if (!ok) ctx.Warn(1, "expected 'load1 load5 load15 running/total lastpid'", line);
         double? Per(double l) => cpuCount > 0 ? Math.Round(l / cpuCount, 3) : null;
         return new LoadAverage

@@ -63,6 +63,8 @@ public static class LockStatParser
         List<LockContentionPoint>? points = null, contending = null;
         int separators = 0, n = 0;
         Span<double> v = stackalloc double[Columns];
+        Span<long> counts = stackalloc long[Columns];
+        Span<TimeSpan> times = stackalloc TimeSpan[Columns];
 
         void Flush()
         {
@@ -95,6 +97,7 @@ public static class LockStatParser
             }
             if (TryStatLine(line, v, out var name))
             {
+                if (!TryColumns(v, counts, times)) { ctx.Warn(n, "a count or time is past the range of its type", raw); continue; }
                 if (separators > 0) Flush(); // a class without a dotted rule before it
                 string? access = null;
                 if (name.EndsWith("-W")) { access = "Write"; name = name[..^2]; }
@@ -103,18 +106,19 @@ public static class LockStatParser
                 {
                     Class = name.ToString(),
                     Access = access,
-                    ContentionBounces = (long)v[0],
-                    Contentions = (long)v[1],
-                    WaitTimeMin = Us(v[2]), WaitTimeMax = Us(v[3]), WaitTimeTotal = Us(v[4]), WaitTimeAverage = Us(v[5]),
-                    AcquisitionBounces = (long)v[6],
-                    Acquisitions = (long)v[7],
-                    HoldTimeMin = Us(v[8]), HoldTimeMax = Us(v[9]), HoldTimeTotal = Us(v[10]), HoldTimeAverage = Us(v[11]),
+                    ContentionBounces = counts[0],
+                    Contentions = counts[1],
+                    WaitTimeMin = times[2], WaitTimeMax = times[3], WaitTimeTotal = times[4], WaitTimeAverage = times[5],
+                    AcquisitionBounces = counts[6],
+                    Acquisitions = counts[7],
+                    HoldTimeMin = times[8], HoldTimeMax = times[9], HoldTimeTotal = times[10], HoldTimeAverage = times[11],
                 });
                 continue;
             }
-            if (group.Count > 0 && separators > 0 && TryPoint(line, out var point))
+            if (group.Count > 0 && separators > 0 && TryPoint(line, out var point, out string? problem))
             {
                 (separators == 1 ? points : contending)!.Add(point);
+                if (problem is not null) ctx.Warn(n, problem, raw);
                 continue;
             }
             ctx.Warn(n, "not a lock_stat line", raw);
@@ -123,8 +127,20 @@ public static class LockStatParser
         return result;
     }
 
-    // Times are printed in microseconds with two decimals.
-    private static TimeSpan Us(double us) => TimeSpan.FromTicks((long)Math.Round(us * 10));
+    // Columns 0, 1, 6 and 7 are counts; the rest are times printed in microseconds with two decimals.
+    private static bool TryColumns(ReadOnlySpan<double> v, Span<long> counts, Span<TimeSpan> times)
+    {
+        for (int i = 0; i < Columns; i++)
+        {
+            if (i is 0 or 1 or 6 or 7)
+            {
+                if (v[i] >= 9.2233720368547758E18 || v[i] != Math.Floor(v[i])) return false;
+                counts[i] = (long)v[i];
+            }
+            else if (!Fields.TryMicroseconds(v[i], out times[i])) return false;
+        }
+        return true;
+    }
 
     private static bool IsRule(ReadOnlySpan<char> line, char c) => line.Length >= 3 && line.TrimStart(c).IsEmpty;
 
@@ -148,9 +164,10 @@ public static class LockStatParser
     }
 
     // "&mm->mmap_sem   96   [<ffffffff815351c4>] __do_page_fault+0x1d4/0x510"
-    private static bool TryPoint(ReadOnlySpan<char> line, out LockContentionPoint point)
+    private static bool TryPoint(ReadOnlySpan<char> line, out LockContentionPoint point, out string? problem)
     {
         point = null!;
+        problem = null;
         int open = line.IndexOf("[<");
         if (open < 0) return false;
         int close = line.IndexOf(">]");
@@ -160,6 +177,8 @@ public static class LockStatParser
         if (sp < 0 || !Fields.TryLong(before[(sp + 1)..], out long count) || count < 0) return false;
         ulong? addr = Fields.TryHex(line[(open + 2)..close], out ulong a) ? a : null;
         var frame = StackFrame.TryParse(line[(close + 2)..]);
+        if (addr is null) problem = "the address is not a 64-bit hex number";
+        else if (frame is null && !line[(close + 2)..].IsWhiteSpace()) problem = "not a function+offset/size frame";
         point = new LockContentionPoint(count, frame is null ? null : frame with { Address = addr }, addr);
         return true;
     }

@@ -119,8 +119,9 @@ public static class MemInfoParser
                 continue;
             }
             if (unit.IsEmpty) values[name] = v;
-            else if (unit.Equals("kB", StringComparison.OrdinalIgnoreCase) && v <= long.MaxValue / 1024) values[name] = v * 1024;
-            else ctx.Warn(n, $"unit of {name} is not kB", line);
+            else if (!unit.Equals("kB", StringComparison.OrdinalIgnoreCase)) ctx.Warn(n, $"unit of {name} is not kB", line);
+            else if (Fields.TryScale(v, 1024, out long bytes)) values[name] = bytes;
+            else ctx.Warn(n, $"{name} in bytes is past the range of a byte count", line);
         }
         return Build(values, node, ctx);
     }

@@ -72,8 +72,9 @@ public static class PressureStallParser
             }
             if (seen < 4) { ctx.Warn(n, "expected avg10, avg60, avg300 and total", line); if (seen == 0) continue; }
             // total is in microseconds.
-            var t = TimeSpan.FromTicks((long)Math.Min(total, (ulong)(long.MaxValue / 10)) * 10);
-            if (kind is "some") { some = true; r = r with { SomeAvg10 = a10, SomeAvg60 = a60, SomeAvg300 = a300, SomeTotal = t }; }
+            TimeSpan? t = Fields.TryMicroseconds(total, out var tt) ? tt : null;
+            if (t is null) ctx.Warn(n, "total is past the range of a duration", line);
+            if (kind is "some") { some = true; r = r with { SomeAvg10 = a10, SomeAvg60 = a60, SomeAvg300 = a300, SomeTotal = t ?? TimeSpan.Zero }; }
             else r = r with { FullAvg10 = a10, FullAvg60 = a60, FullAvg300 = a300, FullTotal = t };
         }
         if (!some) ctx.Warn(0, "no 'some' line");

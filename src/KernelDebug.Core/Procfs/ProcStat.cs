@@ -78,10 +78,10 @@ public static class ProcStatParser
                 case "intr": intr = Num(first, n, line, ctx); break;
                 case "softirq": softirq = Num(first, n, line, ctx); break;
                 case "processes": forks = Num(first, n, line, ctx); break;
-                case "procs_running": running = (int)Math.Min(Num(first, n, line, ctx), int.MaxValue); break;
-                case "procs_blocked": blocked = (int)Math.Min(Num(first, n, line, ctx), int.MaxValue); break;
+                case "procs_running": running = Int(Num(first, n, line, ctx), n, line, ctx); break;
+                case "procs_blocked": blocked = Int(Num(first, n, line, ctx), n, line, ctx); break;
                 case "btime":
-                    if (Fields.TryLong(first, out long b) && b is >= 0 and < 253402300800) btime = DateTimeOffset.FromUnixTimeSeconds(b);
+                    if (Fields.TryLong(first, out long b) && Fields.TryUnixSeconds(b, out var bt)) btime = bt;
                     else ctx.Warn(n, "btime is not a time", line);
                     break;
             }
@@ -92,6 +92,13 @@ public static class ProcStatParser
             All = all, PerCpu = per, ContextSwitches = ctxt, Interrupts = intr, SoftInterrupts = softirq, Forks = forks,
             ProcsRunning = running, ProcsBlocked = blocked, BootTime = btime,
         };
+    }
+
+    private static int Int(ulong v, int n, ReadOnlySpan<char> line, ParseContext ctx)
+    {
+        if (Fields.TryToInt(v, out int i)) return i;
+        ctx.Warn(n, "a task count past the range of int", line);
+        return int.MaxValue;
     }
 
     private static ulong Num(ReadOnlySpan<char> s, int n, ReadOnlySpan<char> line, ParseContext ctx)

@@ -94,18 +94,21 @@ public static class SlabInfoParser
             if (!ok || (count != 11 && count != 8)) { ctx.Warn(n, "expected name and 11 numbers (active, total, size, per slab, pages, tunables, slab data)", line); continue; }
             long activeSlabs = count == 11 ? v[8] : v[5], slabs = count == 11 ? v[9] : v[6];
             long active = v[0], total = v[1], size = v[2];
+            if (v[3] > int.MaxValue || v[4] > int.MaxValue || !Fields.TryScale(slabs, v[4], out long slabPages)
+                || !Fields.TryScale(slabPages, pageSize, out long totalBytes) || !Fields.TryScale(active, size, out long activeBytes))
+            { ctx.Warn(n, "a count or size is past the range of its type", line); continue; }
             result.Add(new SlabCache
             {
                 Name = name.ToString(),
                 ActiveObjects = active,
                 TotalObjects = total,
                 ObjectSize = size,
-                ObjectsPerSlab = (int)Math.Min(v[3], int.MaxValue),
-                PagesPerSlab = (int)Math.Min(v[4], int.MaxValue),
+                ObjectsPerSlab = (int)v[3],
+                PagesPerSlab = (int)v[4],
                 ActiveSlabs = activeSlabs,
                 Slabs = slabs,
-                TotalBytes = checked(slabs * v[4] * pageSize),
-                ActiveBytes = active * size,
+                TotalBytes = totalBytes,
+                ActiveBytes = activeBytes,
                 UsedPercent = total == 0 ? 0 : Math.Round(100.0 * active / total, 1),
                 Timestamp = timestamp,
             });
@@ -143,10 +146,10 @@ public sealed record SlabSummary
     {
         CacheCount = caches.Count,
         ActiveCacheCount = caches.Count(c => c.ActiveObjects > 0),
-        ActiveObjects = caches.Sum(c => c.ActiveObjects),
-        TotalObjects = caches.Sum(c => c.TotalObjects),
-        TotalBytes = caches.Sum(c => c.TotalBytes),
-        ActiveBytes = caches.Sum(c => c.ActiveBytes),
+        ActiveObjects = Fields.SumSaturating(caches, c => c.ActiveObjects),
+        TotalObjects = Fields.SumSaturating(caches, c => c.TotalObjects),
+        TotalBytes = Fields.SumSaturating(caches, c => c.TotalBytes),
+        ActiveBytes = Fields.SumSaturating(caches, c => c.ActiveBytes),
         ReclaimableBytes = reclaimable,
         UnreclaimableBytes = unreclaimable,
         LargestCache = caches.MaxBy(c => c.TotalBytes)?.Name,

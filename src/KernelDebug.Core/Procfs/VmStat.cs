@@ -129,30 +129,30 @@ public sealed record VmStatRate
         double s = interval.TotalSeconds > 0 ? interval.TotalSeconds : double.PositiveInfinity;
         var rates = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (k, v) in after.Counters)
-            if (before.Counters.TryGetValue(k, out long old) && v != old) rates[k] = (v - old) / s;
-        double scanned = (after.PagesScannedKswapd + after.PagesScannedDirect) - (before.PagesScannedKswapd + before.PagesScannedDirect);
-        double stolen = (after.PagesStolenKswapd + after.PagesStolenDirect) - (before.PagesStolenKswapd + before.PagesStolenDirect);
+            if (before.Counters.TryGetValue(k, out long old) && v != old) rates[k] = ((double)v - old) / s; // in double: two longs of opposite sign can differ by more than a long holds
+        double scanned = ((double)after.PagesScannedKswapd + after.PagesScannedDirect) - ((double)before.PagesScannedKswapd + before.PagesScannedDirect);
+        double stolen = ((double)after.PagesStolenKswapd + after.PagesStolenDirect) - ((double)before.PagesStolenKswapd + before.PagesStolenDirect);
         return new VmStatRate
         {
             Timestamp = after.Timestamp,
             Interval = interval,
-            PagesScannedKswapd = (after.PagesScannedKswapd - before.PagesScannedKswapd) / s,
-            PagesScannedDirect = (after.PagesScannedDirect - before.PagesScannedDirect) / s,
-            PagesStolenKswapd = (after.PagesStolenKswapd - before.PagesStolenKswapd) / s,
-            PagesStolenDirect = (after.PagesStolenDirect - before.PagesStolenDirect) / s,
+            PagesScannedKswapd = ((double)after.PagesScannedKswapd - before.PagesScannedKswapd) / s,
+            PagesScannedDirect = ((double)after.PagesScannedDirect - before.PagesScannedDirect) / s,
+            PagesStolenKswapd = ((double)after.PagesStolenKswapd - before.PagesStolenKswapd) / s,
+            PagesStolenDirect = ((double)after.PagesStolenDirect - before.PagesStolenDirect) / s,
             ReclaimEfficiencyPercent = scanned > 0 ? Math.Round(100 * stolen / scanned, 1) : null,
-            AllocationStalls = (after.AllocationStalls - before.AllocationStalls) / s,
-            CompactionStalls = (after.CompactionStalls - before.CompactionStalls) / s,
-            CompactionFailures = (after.CompactionFailures - before.CompactionFailures) / s,
-            SwapIns = (after.SwapIns - before.SwapIns) / s,
-            SwapOuts = (after.SwapOuts - before.SwapOuts) / s,
+            AllocationStalls = ((double)after.AllocationStalls - before.AllocationStalls) / s,
+            CompactionStalls = ((double)after.CompactionStalls - before.CompactionStalls) / s,
+            CompactionFailures = ((double)after.CompactionFailures - before.CompactionFailures) / s,
+            SwapIns = ((double)after.SwapIns - before.SwapIns) / s,
+            SwapOuts = ((double)after.SwapOuts - before.SwapOuts) / s,
             OomKills = after.OomKills - before.OomKills,
-            ThpFaultAllocations = (after.ThpFaultAllocations - before.ThpFaultAllocations) / s,
-            ThpFaultFallbacks = (after.ThpFaultFallbacks - before.ThpFaultFallbacks) / s,
-            WorkingsetRefaultsAnon = (after.WorkingsetRefaultsAnon - before.WorkingsetRefaultsAnon) / s,
-            WorkingsetRefaultsFile = (after.WorkingsetRefaultsFile - before.WorkingsetRefaultsFile) / s,
-            PageFaults = (after.PageFaults - before.PageFaults) / s,
-            MajorFaults = (after.MajorFaults - before.MajorFaults) / s,
+            ThpFaultAllocations = ((double)after.ThpFaultAllocations - before.ThpFaultAllocations) / s,
+            ThpFaultFallbacks = ((double)after.ThpFaultFallbacks - before.ThpFaultFallbacks) / s,
+            WorkingsetRefaultsAnon = ((double)after.WorkingsetRefaultsAnon - before.WorkingsetRefaultsAnon) / s,
+            WorkingsetRefaultsFile = ((double)after.WorkingsetRefaultsFile - before.WorkingsetRefaultsFile) / s,
+            PageFaults = ((double)after.PageFaults - before.PageFaults) / s,
+            MajorFaults = ((double)after.MajorFaults - before.MajorFaults) / s,
             Rates = rates,
         };
     }
@@ -196,9 +196,8 @@ public static class VmStatParser
     /// <summary>The sum of the counters present among <paramref name="names"/> (kernels renamed and split several).</summary>
     public static long Sum(IReadOnlyDictionary<string, long> c, params string[] names)
     {
-        long s = 0;
-        foreach (var n in names) if (c.TryGetValue(n, out long v)) s += v;
-        return s;
+        // Counters are each in range; their sum may not be.
+        return Fields.SumSaturating(names.Where(c.ContainsKey), n => c[n]);
     }
 
     private static bool IsName(ReadOnlySpan<char> s)

@@ -60,6 +60,6 @@ public static class FoldedStackParser
 
     /// <summary>Adds up the counts of identical stacks.</summary>
     public static IReadOnlyList<FoldedStack> Merge(IEnumerable<FoldedStack> stacks) =>
-        stacks.GroupBy(s => s.Stack).Select(g => new FoldedStack(g.First().Frames, g.Sum(s => s.Count)))
+        stacks.GroupBy(s => s.Stack).Select(g => new FoldedStack(g.First().Frames, Fields.SumSaturating(g, s => s.Count)))
               .OrderBy(s => s.Stack, StringComparer.Ordinal).ToList();
 }

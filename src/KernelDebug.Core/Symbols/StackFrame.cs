@@ -61,12 +61,12 @@ public sealed record StackFrame
             var rest = text[(plus + 1)..];
             int slash = rest.IndexOf('/');
             var offText = slash < 0 ? rest : rest[..slash];
-            if (!Fields.TryHex(offText, out ulong o)) return null;
-            off = (long)o;
+            if (!Fields.TryHex(offText, out ulong o) || !Fields.TryToLong(o, out long ol)) return null;
+            off = ol;
             if (slash >= 0)
             {
-                if (!Fields.TryHex(rest[(slash + 1)..], out ulong z)) return null;
-                size = (long)z;
+                if (!Fields.TryHex(rest[(slash + 1)..], out ulong z) || !Fields.TryToLong(z, out long zl)) return null;
+                size = zl;
             }
         }
         return new StackFrame { Function = name.ToString(), Offset = off, Size = size, Module = module, Reliable = reliable, Context = context };

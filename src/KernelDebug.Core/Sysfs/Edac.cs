@@ -119,7 +119,7 @@ public static class EdacSysfs
                     Name = entry,
                     Label = root.TryReadValue(e + "dimm_label"),
                     Location = root.TryReadValue(e + "dimm_location"),
-                    SizeBytes = Number(root, e + "size", ctx) is long mb ? mb * 1024 * 1024 : null,
+                    SizeBytes = Mebibytes(root, e + "size", ctx),
                     MemoryType = root.TryReadValue(e + "dimm_mem_type"),
                     DeviceType = root.TryReadValue(e + "dimm_dev_type"),
                     EdacMode = root.TryReadValue(e + "dimm_edac_mode"),
@@ -132,12 +132,12 @@ public static class EdacSysfs
             {
                 Controller = mc,
                 Name = name,
-                SizeBytes = Number(root, d + "size_mb", ctx) is long s ? s * 1024 * 1024 : null,
+                SizeBytes = Mebibytes(root, d + "size_mb", ctx),
                 CorrectedErrors = Number(root, d + "ce_count", ctx) ?? 0,
                 UncorrectedErrors = Number(root, d + "ue_count", ctx) ?? 0,
                 CorrectedNoInfo = Number(root, d + "ce_noinfo_count", ctx) ?? 0,
                 UncorrectedNoInfo = Number(root, d + "ue_noinfo_count", ctx) ?? 0,
-                SinceReset = Number(root, d + "seconds_since_reset", ctx) is long secs ? TimeSpan.FromSeconds(secs) : null,
+                SinceReset = Seconds(root, d + "seconds_since_reset", ctx),
                 Dimms = dimms,
             });
         }
@@ -185,7 +185,7 @@ public static class EdacSysfs
             var files = root.EnumerateEntries(r).ToHashSet();
             var channels = files.Where(f => f.StartsWith("ch") && f.EndsWith("_ce_count")).Select(f => f[2..^"_ce_count".Length])
                 .Where(c => int.TryParse(c, out _)).OrderBy(int.Parse).ToArray();
-            long? size = Number(root, r + "size_mb", ctx) is long mb ? mb * 1024 * 1024 : null;
+            long? size = Mebibytes(root, r + "size_mb", ctx);
             if (channels.Length == 0)
             {
                 yield return new EdacDimm
@@ -219,7 +219,24 @@ public static class EdacSysfs
         string? s = root.TryReadValue(path);
         if (s is null) return null;
         if (Fields.TryLong(s, out long v) && v >= 0) return v;
-        ctx.Warn(1, $"{root.Resolve(path)} is not a count", s);
+        ctx.Warn(root.Resolve(path), 1, "not a count", s);
+        return null;
+    }
+
+    // Sizes are in MiB; a size whose bytes pass long is refused like a malformed one.
+    private static long? Mebibytes(KernelRoot root, string path, ParseContext ctx)
+    {
+        if (Number(root, path, ctx) is not long mb) return null;
+        if (Fields.TryScale(mb, 1L << 20, out long bytes)) return bytes;
+        ctx.Warn(root.Resolve(path), 1, "size in MiB is past the range of a byte count", mb.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return null;
+    }
+
+    private static TimeSpan? Seconds(KernelRoot root, string path, ParseContext ctx)
+    {
+        if (Number(root, path, ctx) is not long secs) return null;
+        if (Fields.TrySeconds(secs, out var t)) return t;
+        ctx.Warn(root.Resolve(path), 1, "seconds past the range of a duration", secs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return null;
     }
 }

@@ -36,9 +36,7 @@ public static class MachineCheckReader
     public static bool HasMachineCheck(KernelRoot root)
     {
         if (root.DirectoryExists("sys/devices/system/machinecheck")) return true;
-        foreach (var mp in MountsParser.FindMountPoints(root, "tracefs").Append("/sys/kernel/tracing").Append("/sys/kernel/debug/tracing"))
-            if (root.DirectoryExists(mp.TrimStart('/') + "/events/mce/mce_record")) return true;
-        return false;
+        return Tracing.TraceFs.TryLocate(root) is { } fs && root.DirectoryExists(fs.Relative("events/mce/mce_record"));
     }
 
     /// <summary>The error for a kernel without machine-check support.</summary>
@@ -53,26 +51,34 @@ public static class MachineCheckReader
         if (!root.DirectoryExists(SysfsDirectory)) return null;
         string d = SysfsDirectory + "/";
         bool? B(string f) => root.TryReadValue(d + f) switch { "1" => true, "0" => false, null => null, var s => Warn(f, s) };
-        bool? Warn(string f, string s) { ctx.Warn(1, $"{f} is not 0 or 1", s); return null; }
-        long? N(string f)
+        bool? Warn(string f, string s) { ctx.Warn(root.Resolve(d + f), 1, "not 0 or 1", s); return null; }
+        TimeSpan? Duration(string f, long ticksPerUnit)
         {
             string? s = root.TryReadValue(d + f);
             if (s is null) return null;
-            if (Fields.TryLong(s, out long v)) return v;
-            ctx.Warn(1, $"{f} is not a number", s);
+            if (Fields.TryLong(s, out long v) && v >= 0 && Fields.TryScaleTicks(v, ticksPerUnit, out var t)) return t;
+            ctx.Warn(root.Resolve(d + f), 1, "not a number a duration can hold", s);
             return null;
+        }
+        ulong Bank(string n)
+        {
+            string? s = root.TryReadValue(d + n);
+            if (s is null) return 0;
+            if (Fields.TryHex(s, out ulong v)) return v;
+            ctx.Warn(root.Resolve(d + n), 1, "bank control is not a 64-bit hex mask", s);
+            return 0;
         }
         var banks = root.EnumerateEntries(SysfsDirectory).Where(n => n.StartsWith("bank") && int.TryParse(n.AsSpan(4), out _))
             .OrderBy(n => int.Parse(n.AsSpan(4)))
-            .Select(n => root.TryReadValue(d + n) is { } s && Fields.TryHex(s, out ulong v) ? v : 0UL).ToArray();
+            .Select(Bank).ToArray();
         string? trigger = root.TryReadValue(d + "trigger");
         return new MachineCheckSettings
         {
-            CheckInterval = N("check_interval") is long ci ? TimeSpan.FromSeconds(ci) : null,
+            CheckInterval = Duration("check_interval", TimeSpan.TicksPerSecond),
             CmciDisabled = B("cmci_disabled"),
             DontLogCorrected = B("dont_log_ce"),
             IgnoreCorrected = B("ignore_ce"),
-            MonarchTimeout = N("monarch_timeout") is long mt ? TimeSpan.FromMicroseconds(mt) : null,
+            MonarchTimeout = Duration("monarch_timeout", TimeSpan.TicksPerMicrosecond),
             PrintAll = B("print_all"),
             Trigger = string.IsNullOrEmpty(trigger) ? null : trigger,
             BankControls = banks,

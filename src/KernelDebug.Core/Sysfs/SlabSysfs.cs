@@ -74,17 +74,17 @@ public static class SlabSysfs
             if (!dirOf.TryGetValue(c.Name, out var d)) { result.Add(c); continue; }
             var aliases = groups[d].Where(n => n != c.Name && n != d && !n.StartsWith(':')).ToArray();
             string p = $"{Directory}/{d}/";
-            bool? reclaim = Flag(root, p + "reclaim_account");
+            bool? reclaim = Flag(root, p + "reclaim_account", ctx);
             var r = c with { Aliases = aliases, Reclaimable = reclaim };
             if (detail == SlabDetail.Full)
             {
                 var flags = new List<string>();
                 foreach (var (file, flag) in FlagFiles)
-                    if (Flag(root, p + file) == true) flags.Add(flag);
+                    if (Flag(root, p + file, ctx) == true) flags.Add(flag);
                 r = r with
                 {
                     RequestedObjectSize = Number(root, p + "object_size", ctx),
-                    SlabOrder = Number(root, p + "order", ctx) is long o ? (int)o : null,
+                    SlabOrder = Number(root, p + "order", ctx) is long o && o is >= 0 and <= int.MaxValue ? (int)o : null,
                     PartialSlabs = Number(root, p + "partial", ctx),
                     CpuSlabs = Number(root, p + "cpu_slabs", ctx),
                     Flags = flags,
@@ -99,12 +99,16 @@ public static class SlabSysfs
     public static IEnumerable<string> Names(KernelRoot root) =>
         root.EnumerateEntries(Directory).Where(n => !n.StartsWith(':'));
 
-    private static bool? Flag(KernelRoot root, string path) => root.TryReadValue(path) switch
+    private static bool? Flag(KernelRoot root, string path, ParseContext ctx)
     {
-        "1" => true,
-        "0" => false,
-        _ => null,
-    };
+        switch (root.TryReadValue(path))
+        {
+            case "1": return true;
+            case "0": return false;
+            case null: return null;
+            case var s: ctx.Warn(root.Resolve(path), 1, "not 0 or 1", s); return null;
+        }
+    }
 
     // Counters such as partial print "53 N0=53": the total comes first.
     private static long? Number(KernelRoot root, string path, ParseContext ctx)
@@ -112,8 +116,8 @@ public static class SlabSysfs
         string? s = root.TryReadValue(path);
         if (s is null) return null;
         var first = Fields.Split(s).Next();
-        if (Fields.TryLong(first, out long v)) return v;
-        ctx.Warn(1, $"{path} is not a number", s);
+        if (Fields.TryLong(first, out long v) && v >= 0) return v;
+        ctx.Warn(root.Resolve(path), 1, "not a count", s);
         return null;
     }
 }

@@ -63,7 +63,12 @@ public static class BlockedTaskReader
         if (!root.DirectoryExists("proc/self") && !root.Exists("proc/1/stat") && !root.DirectoryExists("proc"))
             throw KernelErrors.FileNotFound(root.Resolve("proc"), "procfs (mount -t proc proc /proc)");
         var now = DateTimeOffset.Now;
-        TimeSpan? hung = root.TryReadValue("proc/sys/kernel/hung_task_timeout_secs") is { } h && Fields.TryLong(h, out long hs) ? TimeSpan.FromSeconds(hs) : null;
+        TimeSpan? hung = null;
+        if (root.TryReadValue("proc/sys/kernel/hung_task_timeout_secs") is { } h)
+        {
+            if (Fields.TryLong(h, out long hs) && Fields.TrySeconds(hs, out var ht)) hung = ht;
+            else ctx.Warn(root.Resolve("proc/sys/kernel/hung_task_timeout_secs"), 1, "not a number of seconds", h);
+        }
         var self = root.IsLive ? ReadSelfClock(root, ctx) : null;
         var result = new List<BlockedTask>();
         foreach (string pidName in root.EnumerateEntries("proc"))
@@ -114,10 +119,11 @@ public static class BlockedTaskReader
 
     /// <summary>
     /// The time between a task's last run and the reader's clock, both <c>se.exec_start</c> values in milliseconds of the
-    /// same CPU's scheduler clock. A task that ran after the reader's reading gives zero.
+    /// same CPU's scheduler clock. A task that ran after the reader's reading gives zero; a gap no duration holds gives null.
     /// </summary>
-    public static TimeSpan SinceLastRun(double readerExecStartMs, double taskExecStartMs) =>
-        TimeSpan.FromMilliseconds(Math.Max(0, readerExecStartMs - taskExecStartMs));
+    public static TimeSpan? SinceLastRun(double readerExecStartMs, double taskExecStartMs) =>
+        Fields.TryMilliseconds(Math.Max(0, readerExecStartMs - taskExecStartMs), out var t) ? t : null;
+
 
     // Our own exec_start is "now" on our CPU to within a tick; read the CPU before and after so a migration in between is noticed.
     private static (int Cpu, double ExecStartMs)? ReadSelfClock(KernelRoot root, ParseContext ctx)

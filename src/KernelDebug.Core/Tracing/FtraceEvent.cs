@@ -1,3 +1,5 @@
+using KernelDebug.Core.Parsing;
+
 namespace KernelDebug.Core.Tracing;
 
 /// <summary>
@@ -118,6 +120,8 @@ public sealed class TraceClockMapping
         return new TraceClockMapping(clock, wall - mono);
     }
 
-    /// <summary>The wall-clock time of a trace-clock value.</summary>
-    public DateTimeOffset ToTime(ulong ns) => DateTimeOffset.UnixEpoch.AddTicks(((long)ns + _offsetNs) / 100);
+    /// <summary>The wall-clock time of a trace-clock value, or null when a corrupt timestamp lands outside the calendar.</summary>
+    public DateTimeOffset? ToTime(ulong ns) =>
+        Fields.TryNanoseconds(ns, out var since) && Fields.TryAdd(DateTimeOffset.UnixEpoch, since, out var t)
+        && Fields.TryAdd(t, TimeSpan.FromTicks(_offsetNs / 100), out var time) ? time : null;
 }

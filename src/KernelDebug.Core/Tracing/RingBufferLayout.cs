@@ -71,6 +71,7 @@ public sealed record RingBufferLayout
             {
                 int max = LastNumber(line);
                 if (max > 0) l = l with { MaxDataType = max };
+                else ctx.Warn(n, "header_event value not understood", line);
                 continue;
             }
             int colon = line.IndexOf(':');
@@ -93,12 +94,12 @@ public sealed record RingBufferLayout
         return l;
     }
 
+    // "5 bits", "type == 29", "data max type_len  == 28": the last token (before "bits"), which must be a whole number.
     private static int LastNumber(ReadOnlySpan<char> s)
     {
-        int end = s.Length;
-        while (end > 0 && !char.IsAsciiDigit(s[end - 1])) end--;
-        int start = end;
-        while (start > 0 && char.IsAsciiDigit(s[start - 1])) start--;
-        return start < end && int.TryParse(s[start..end], out int v) ? v : -1;
+        s = s.TrimEnd();
+        if (s.EndsWith(" bits")) s = s[..^5].TrimEnd();
+        int sp = s.LastIndexOfAny(' ', '\t');
+        return Fields.TryNonNegativeInt(s[(sp + 1)..], out int v) ? v : -1;
     }
 }

@@ -88,7 +88,7 @@ public sealed class TraceDatFile
     private byte[]? CpuData(long offset, long size)
     {
         if (size <= 0) return Array.Empty<byte>();
-        if (offset < 0 || offset + size > _stream.Length)
+        if (offset < 0 || size > _stream.Length - offset) // not offset + size: two huge values wrap past long
         {
             _ctx.Warn(0, $"CPU data at {offset}+{size} lies beyond the end of the file ({_stream.Length} bytes)");
             size = Math.Max(0, _stream.Length - offset);
@@ -175,7 +175,7 @@ public sealed class TraceDatFile
         _buffers.Add(ReadV6Buffer("", cpus));
         foreach (var (name, off) in instanceOffsets)
         {
-            if (off <= 0 || off + 10 > _stream.Length) { _ctx.Warn(0, $"buffer '{name}' points outside the file"); continue; }
+            if (off <= 0 || off > _stream.Length - 10) { _ctx.Warn(0, $"buffer '{name}' points outside the file"); continue; }
             _stream.Position = off;
             if (!Encoding.ASCII.GetString(ReadExactly(10)).StartsWith("flyrecord")) { _ctx.Warn(0, $"buffer '{name}' has no flyrecord data"); continue; }
             _buffers.Add(ReadV6Buffer(name, cpus));

@@ -81,7 +81,7 @@ public static class TraceEventFormatParser
             if (line.StartsWith("name:")) name = line[5..].Trim().ToString();
             else if (line.StartsWith("ID:"))
             {
-                if (int.TryParse(line[3..].Trim(), out int i) && i >= 0) id = i;
+                if (Fields.TryNonNegativeInt(line[3..].Trim(), out int i)) id = i;
                 else ctx.Warn(n, "event id is not a number", line);
             }
             else if (line.StartsWith("print fmt:")) { print = line[10..].Trim().ToString(); inPrint = true; }
@@ -117,9 +117,9 @@ public static class TraceEventFormatParser
             var key = part[..colon];
             var val = part[(colon + 1)..].Trim();
             if (key.SequenceEqual("field")) decl = val.ToString();
-            else if (key.SequenceEqual("offset") && int.TryParse(val, out int o) && o >= 0) offset = o;
-            else if (key.SequenceEqual("size") && int.TryParse(val, out int s) && s >= 0) size = s;
-            else if (key.SequenceEqual("signed")) signed = val.SequenceEqual("1");
+            else if (key.SequenceEqual("offset")) { if (Fields.TryNonNegativeInt(val, out int o)) offset = o; else return null; }
+            else if (key.SequenceEqual("size")) { if (Fields.TryNonNegativeInt(val, out int s)) size = s; else return null; }
+            else if (key.SequenceEqual("signed")) { if (val is "0" or "1") signed = val[0] == '1'; else return null; }
         }
         if (decl is null || offset is null || size is null) return null;
         return MakeField(decl, offset.Value, size.Value, signed, longSize);
@@ -137,7 +137,9 @@ public static class TraceEventFormatParser
             int open = body.LastIndexOf('[');
             if (open < 0) return null;
             string len = body[(open + 1)..^1];
-            arrayLength = len.Length == 0 ? 0 : int.TryParse(len, out int l) ? l : 0; // symbolic lengths: derive from size below
+            // Symbolic lengths (TASK_COMM_LEN) are derived from the size below; a number must fit.
+            if (len.Length > 0 && char.IsAsciiDigit(len[0]) && !Fields.TryNonNegativeInt(len, out _)) return null;
+            arrayLength = len.Length == 0 ? 0 : Fields.TryNonNegativeInt(len, out int l) ? l : 0;
             body = body[..open].TrimEnd();
         }
         int sp = body.LastIndexOfAny([' ', '*', '\t']);

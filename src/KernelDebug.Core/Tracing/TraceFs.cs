@@ -43,25 +43,44 @@ public sealed class TraceFs
     public string Resolve(string below) => Root.Resolve(Relative(below));
 
     /// <summary>
-    /// Finds tracefs on <paramref name="root"/>. On the live system, when it is not mounted and
-    /// <paramref name="mountIfMissing"/> is set, mounts it at <c>/sys/kernel/tracing</c>.
+    /// Finds tracefs on <paramref name="root"/> without mounting anything, or null. The one rule every reader and
+    /// test uses: <c>/sys/kernel/tracing</c> when it is tracefs; else the most recent other tracefs mount listed in
+    /// <c>/proc/mounts</c>; else debugfs's <c>/sys/kernel/debug/tracing</c> (an automount, absent from
+    /// <c>/proc/mounts</c> until first used). With both mounted the two show the same kernel state.
+    /// </summary>
+    public static TraceFs? TryLocate(KernelRoot root)
+    {
+        // A live directory is tracefs when it holds the files every tracefs has (an unmounted mount point is an
+        // empty directory); a snapshot or fixture may hold only the parts it captured, so events/ is enough there.
+        foreach (var rel in Candidates(root))
+            if (root.DirectoryExists(rel + "/events") && (!root.IsLive || root.Exists(rel + "/available_events")))
+                return new TraceFs(root, rel, false);
+        return null;
+    }
+
+    private static readonly Lock MountLock = new();
+
+    /// <summary>
+    /// Finds tracefs on <paramref name="root"/> (see <see cref="TryLocate"/>). On the live system, when it is not
+    /// mounted and <paramref name="mountIfMissing"/> is set, mounts it at <c>/sys/kernel/tracing</c>.
     /// </summary>
     /// <exception cref="KernelDebugException">tracefs is absent and could not be mounted, with the mount command.</exception>
     public static TraceFs Locate(KernelRoot root, bool mountIfMissing = true)
     {
-        // A directory is tracefs when it holds the files every tracefs has.
-        foreach (var rel in Candidates(root))
-            if (root.Exists(rel + "/available_events") && root.DirectoryExists(rel + "/events"))
-                return new TraceFs(root, rel, false);
-
+        if (TryLocate(root) is { } found) return found;
         if (!root.IsLive || !mountIfMissing)
             throw NotMounted(root.Resolve(StandardPath), null);
 
-        int rc = LibC.Mount("nodev", "/" + StandardPath, "tracefs", 0, 0);
-        int errno = rc == 0 ? 0 : Marshal.GetLastPInvokeError();
-        if (rc != 0 && !(errno == LibC.EBUSY && root.Exists(StandardPath + "/available_events")))
-            throw NotMounted("/" + StandardPath, errno);
-        return new TraceFs(root, StandardPath, rc == 0);
+        // Two first uses at once in one process must not stack two mounts on the same directory.
+        lock (MountLock)
+        {
+            if (TryLocate(root) is { } raced) return raced;
+            int rc = LibC.Mount("nodev", "/" + StandardPath, "tracefs", 0, 0);
+            int errno = rc == 0 ? 0 : Marshal.GetLastPInvokeError();
+            if (rc != 0 && !(errno == LibC.EBUSY && root.Exists(StandardPath + "/available_events")))
+                throw NotMounted("/" + StandardPath, errno);
+            return new TraceFs(root, StandardPath, rc == 0);
+        }
     }
 
     private static IEnumerable<string> Candidates(KernelRoot root)

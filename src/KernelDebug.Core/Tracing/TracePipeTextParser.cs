@@ -22,8 +22,8 @@ public static class TracePipeTextParser
         if (open < 0 || close < 0) { ctx.Warn(lineNumber, "expected 'task-pid [cpu]'", line); return null; }
         var task = t[..open].TrimEnd();
         int dash = task.LastIndexOf('-');
-        if (dash <= 0 || !int.TryParse(task[(dash + 1)..], out int pid)) { ctx.Warn(lineNumber, "expected 'task-pid'", line); return null; }
-        if (!int.TryParse(t[(open + 2)..close], out int cpu)) { ctx.Warn(lineNumber, "CPU is not a number", line); return null; }
+        if (dash <= 0 || !Fields.TryNonNegativeInt(task[(dash + 1)..], out int pid)) { ctx.Warn(lineNumber, "expected 'task-pid'", line); return null; }
+        if (!Fields.TryNonNegativeInt(t[(open + 2)..close], out int cpu)) { ctx.Warn(lineNumber, "CPU is not a number", line); return null; }
         var rest = t[(close + 1)..].TrimStart();
         byte flags = 0;
         int depth = 0;
@@ -42,6 +42,7 @@ public static class TracePipeTextParser
         int colon = rest.IndexOf(": ");
         if (colon < 0 || !decimal.TryParse(rest[..colon], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal seconds))
         { ctx.Warn(lineNumber, "expected 'timestamp: event:'", line); return null; }
+        if (seconds > ulong.MaxValue / 1_000_000_000m) { ctx.Warn(lineNumber, "timestamp is past the range of the trace clock", line); return null; }
         rest = rest[(colon + 2)..];
         int evEnd = rest.IndexOf(':');
         if (evEnd <= 0) { ctx.Warn(lineNumber, "expected 'event:'", line); return null; }

@@ -201,18 +201,22 @@ public sealed class KernelCpuProfiler : IBpfMeter<KernelCpuSample>
     /// <summary>A file-backed mapping of /proc/PID/maps.</summary>
     public sealed record MapsEntry(ulong Start, ulong End, ulong Offset, string Path);
 
-    /// <summary>Parses /proc/PID/maps text: file-backed and bracketed ([vdso]) mappings; malformed lines are skipped.</summary>
-    public static List<MapsEntry> ParseMaps(string text)
+    /// <summary>Parses /proc/PID/maps text: file-backed and bracketed ([vdso]) mappings; malformed lines are skipped and reported to <paramref name="ctx"/>.</summary>
+    public static List<MapsEntry> ParseMaps(string text, ParseContext? ctx = null)
     {
         var list = new List<MapsEntry>();
+        int n = 0;
         foreach (var line in text.Split('\n'))
         {
+            n++;
             var parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length < 6) continue;
             var range = parts[0].Split('-');
-            if (range.Length != 2 || !ulong.TryParse(range[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var start)
-                || !ulong.TryParse(range[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var end)
-                || !ulong.TryParse(parts[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var offset)) continue;
+            if (range.Length != 2 || !Fields.TryHex(range[0], out var start) || !Fields.TryHex(range[1], out var end) || !Fields.TryHex(parts[2], out var offset))
+            {
+                ctx?.Warn(n, "expected 'start-end perms offset dev inode path' in hex", line);
+                continue;
+            }
             list.Add(new MapsEntry(start, end, offset, parts[5].Trim()));
         }
         return list;
