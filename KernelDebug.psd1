@@ -20,6 +20,7 @@
         'formats/Bpf.format.ps1xml'
         'formats/BpfTools.format.ps1xml'
         'formats/Scheduler.format.ps1xml'
+        'formats/Journal.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-KernelInfo'
@@ -59,6 +60,8 @@
         'Get-KernelMessage'
         'Get-KernelOomEvent'
         'Get-KernelOops'
+        'Get-KernelBoot'
+        'Receive-NetConsole'
         'Measure-SyscallLatency'
         'Get-BpfProgram'
         'Format-Histogram'

@@ -44,7 +44,7 @@ $PesterVersion = '5.7.1'
 
 # apt packages: what building needs, what tests drive, and the peer tools benchmarks compare against.
 $AptBuild = @('clang', 'llvm', 'libbpf-dev', 'libbpf1', 'bpftool', 'make', 'libcapstone4')
-$AptTest = @('trace-cmd', 'util-linux', 'procps', 'chromium', 'openssh-server', 'gzip', 'strace', 'binutils', 'binutils-aarch64-linux-gnu', 'binutils-arm-linux-gnueabi')
+$AptTest = @('trace-cmd', 'util-linux', 'procps', 'chromium', 'openssh-server', 'gzip', 'strace', 'binutils', 'binutils-aarch64-linux-gnu', 'binutils-arm-linux-gnueabi', 'systemd-journal-remote')
 $AptBench = @('libbpf-tools', 'bpftrace', 'linux-perf', 'python3', 'hyperfine', 'time')
 
 # Plain text in logs (CI), colours on a terminal.

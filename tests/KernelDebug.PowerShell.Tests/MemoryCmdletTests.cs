@@ -340,7 +340,7 @@ public class HardwareCmdletTests
     {
         var r = PsRunner.Run("Get-MachineCheck -Path /nonexistent/kd.log, $path", new Dictionary<string, object?> { ["path"] = TestPaths.Fixture("memory", "mce", "dmesg.txt") });
         Assert.Null(r.Terminating);
-        Assert.StartsWith("MachineCheckLogNotFound", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.StartsWith("KernelLogNotFound", Assert.Single(r.Errors).FullyQualifiedErrorId);
         Assert.Equal(3, r.Objects<MachineCheck>().Count);
     }
 

@@ -66,7 +66,7 @@ public class OopsCmdletTests
         var r = PsRunner.Run("Get-KernelOops -Path /nonexistent/kd/console.log, $p", Vars(("p", Path.Combine(Dir, "null-deref-module.log"))));
         Assert.Null(r.Terminating);
         var e = Assert.Single(r.Errors);
-        Assert.StartsWith("KernelFileNotFound", e.FullyQualifiedErrorId);
+        Assert.StartsWith("KernelLogNotFound", e.FullyQualifiedErrorId);
         Assert.Single(r.Objects<KernelOops>());
     }
 

@@ -6,7 +6,7 @@ namespace KernelDebug.Core.Health;
 // Checks on the kernel log: crash reports, error counts, OOM kills, segfault storms. The log is read once per run.
 public static partial class HealthChecks
 {
-    private static HealthCheck[] LogChecks => [CrashReports, LogErrors, OomKills, SegfaultStorm];
+    private static HealthCheck[] LogChecks => [CrashReports, PreviousBoot, LogErrors, OomKills, SegfaultStorm];
 
     private static IReadOnlyList<KernelMessage> Log(HealthContext ctx) =>
         ctx.Get("kmsg", () => KernelLog.ReadDevice(ctx.Root, ctx.Issues, follow: false, ctx.Cancel).ToList());

@@ -121,6 +121,10 @@ public sealed record KernelMessage
     /// (<c>EPIPE</c>) or missing from the sequence numbers. Null when none were lost; 0 when a loss was seen but its size is unknown.
     /// </summary>
     public long? LostMessages { get => _lost == NoLong ? null : _lost; init => _lost = value ?? NoLong; }
+    /// <summary>The boot the message belongs to (32 hex digits, as journalctl --list-boots shows it): from the systemd journal, else null.</summary>
+    public string? BootId { get; init; }
+    /// <summary>The machine that sent it: the sender's address for netconsole, the journal's host name for journal entries, else null.</summary>
+    public string? Sender { get; init; }
 
     /// <inheritdoc />
     public override string ToString() => Uptime is { } u ? $"[{u.TotalSeconds,12:F6}] {Text}" : Text;

@@ -182,6 +182,14 @@ public static class KernelOopsParser
         return Run(scanner, ct.CanBeCanceled ? messages.TakeWhile(_ => !ct.IsCancellationRequested) : messages);
     }
 
+    /// <summary>
+    /// The reports of a log source: a one-file text log through <see cref="ParseFile"/>'s header prescan, anything
+    /// else (a journal, a pstore dump's parts) through <see cref="Parse"/> over its messages.
+    /// </summary>
+    public static IEnumerable<KernelOops> Parse(LogSource source, ParseContext ctx, CancellationToken ct = default) =>
+        source.TextFiles is [var file] ? ParseFile(file, ctx, ct)
+        : Parse(ct.CanBeCanceled ? source.Read(ctx, ct).TakeWhile(_ => !ct.IsCancellationRequested) : source.Read(ctx, ct), ctx);
+
     private static IEnumerable<KernelOops> Run(OopsScanner scanner, IEnumerable<KernelMessage> messages)
     {
         foreach (var m in messages)

@@ -100,15 +100,17 @@ public static class MachineCheckReader
     }
 
     /// <summary>The machine-check records in the kernel's log buffer (live /dev/kmsg, or a snapshot's dev/kmsg).</summary>
-    public static IReadOnlyList<MachineCheck> ReadKernelLog(KernelRoot root, ParseContext ctx)
+    public static IReadOnlyList<MachineCheck> ReadKernelLog(KernelRoot root, ParseContext ctx) =>
+        Parse(Kmsg.KernelLog.ReadDevice(root, ctx, follow: false, CancellationToken.None), ctx).ToList();
+
+    /// <summary>The machine-check records in kernel messages from any log source (text logs, the journal, the pipeline).</summary>
+    public static IEnumerable<MachineCheck> Parse(IEnumerable<Kmsg.KernelMessage> messages, ParseContext ctx)
     {
         var p = new MachineCheckParser(ctx);
-        var result = new List<MachineCheck>();
         int n = 0;
-        foreach (var msg in Kmsg.KernelLog.ReadDevice(root, ctx, follow: false, CancellationToken.None))
-            if (p.Add(msg.Text, ++n, msg.Uptime) is { } m) result.Add(m);
-        if (p.Flush() is { } last) result.Add(last);
-        return result;
+        foreach (var msg in messages)
+            if (p.Add(msg.Text, msg.LineNumber ?? ++n, msg.Uptime) is { } m) yield return m;
+        if (p.Flush() is { } last) yield return last;
     }
 
     /// <summary>Follows new records as the kernel logs them, until cancelled.</summary>

@@ -4,12 +4,13 @@ using KernelDebug.Core.Kmsg;
 using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Sysfs;
 using KernelDebug.PowerShell.Infrastructure;
+using KernelDebug.PowerShell.Kmsg;
 
 namespace KernelDebug.PowerShell.Hardware;
 
 /// <summary>
 /// <para type="synopsis">Gets x86 machine-check records (hardware errors of CPUs, caches, memory controllers and buses) from the kernel log, with MCi_STATUS decoded; -Follow waits for new ones.</para>
-/// <para type="description">Get-MachineCheck finds the records the kernel logs for each machine check ("mce: [Hardware Error]: CPU 2: Machine Check ...: Bank 4: ..." through "... PROCESSOR ... microcode ...") and returns one MachineCheck each: CPU, bank, MCi_STATUS and MCG_STATUS, address, misc, PPIN, TSC, instruction pointer and symbol, vendor, CPUID, time, socket, APIC id and microcode revision. The status is decoded into its bits (VAL, OVER, UC, EN, MISCV, ADDRV, PCC, S, AR), a severity (Corrected, Uncorrected, Fatal) and the class of the MCA error code (memory controller, cache, bus, TLB, internal timer, ...) with its fields in words. It reads the live kernel log (/dev/kmsg), the dev/kmsg file of a snapshot (-Root), or saved logs (-Path: dmesg output, kern.log, console captures, .gz). -Follow waits for new records as the kernel logs them, until Ctrl+C. -Settings returns the machinecheck sysfs settings (polling interval, CMCI, corrected-error logging, bank controls). On a kernel without machine-check support (no CONFIG_X86_MCE, 'mce=off', most virtual machines), reading the live log, -Follow and -Settings stop with an error naming CONFIG_X86_MCE; -Path still works.</para>
+/// <para type="description">Get-MachineCheck finds the records the kernel logs for each machine check ("mce: [Hardware Error]: CPU 2: Machine Check ...: Bank 4: ..." through "... PROCESSOR ... microcode ...") and returns one MachineCheck each: CPU, bank, MCi_STATUS and MCG_STATUS, address, misc, PPIN, TSC, instruction pointer and symbol, vendor, CPUID, time, socket, APIC id and microcode revision. The status is decoded into its bits (VAL, OVER, UC, EN, MISCV, ADDRV, PCC, S, AR), a severity (Corrected, Uncorrected, Fatal) and the class of the MCA error code (memory controller, cache, bus, TLB, internal timer, ...) with its fields in words. It reads the live kernel log (/dev/kmsg), the dev/kmsg file of a snapshot (-Root), a boot of the systemd journal (-Boot), or saved logs (-Path: dmesg output, kern.log, console captures, .gz, journal files). -Follow waits for new records as the kernel logs them, until Ctrl+C. -Settings returns the machinecheck sysfs settings (polling interval, CMCI, corrected-error logging, bank controls). On a kernel without machine-check support (no CONFIG_X86_MCE, 'mce=off', most virtual machines), reading the live log, -Follow and -Settings stop with an error naming CONFIG_X86_MCE; -Path still works.</para>
 /// </summary>
 /// <example>
 ///   <code>Get-MachineCheck | Group-Object ErrorClass, Bank | Sort-Object Count -Descending</code>
@@ -23,20 +24,12 @@ namespace KernelDebug.PowerShell.Hardware;
 ///   <code>Get-MachineCheck -Follow | ForEach-Object { Write-Warning "MCE on CPU $($_.Cpu): $($_.ErrorDescription)" }</code>
 ///   <para>Warns on each new machine check until Ctrl+C.</para>
 /// </example>
-[Cmdlet(VerbsCommon.Get, "MachineCheck", DefaultParameterSetName = LogSet)]
-[OutputType(typeof(MachineCheck), ParameterSetName = [LogSet, PathSet, FollowSet])]
+[Cmdlet(VerbsCommon.Get, "MachineCheck", DefaultParameterSetName = LiveSet)]
+[OutputType(typeof(MachineCheck), ParameterSetName = [LiveSet, PathSet, LiteralSet, FollowSet])]
 [OutputType(typeof(MachineCheckSettings), ParameterSetName = [SettingsSet])]
-public sealed class GetMachineCheckCommand : KernelReaderCmdlet
+public sealed class GetMachineCheckCommand : LogSourceCmdlet
 {
-    private const string LogSet = "Log", PathSet = "Path", FollowSet = "Follow", SettingsSet = "Settings";
-
-    /// <summary>
-    /// <para type="description">Kernel log files to read instead of the live log (dmesg output, kern.log, syslog, console captures; .gz decompressed). Wildcards allowed.</para>
-    /// </summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("FullName")]
-    [SupportsWildcards]
-    public string[] Path { get; set; } = [];
+    private const string FollowSet = "Follow", SettingsSet = "Settings";
 
     /// <summary>
     /// <para type="description">Waits for new machine-check records and emits each as it is logged, until Ctrl+C.</para>
@@ -54,30 +47,15 @@ public sealed class GetMachineCheckCommand : KernelReaderCmdlet
     protected override void Process()
     {
         var ctx = new ParseContext("kernel log");
-        if (ParameterSetName == PathSet)
+        if (ReadsPaths || ReadsRootJournal)
         {
-            foreach (var pattern in Path)
+            foreach (var source in ReadsRootJournal ? [RootJournal()] : ResolveSources())
             {
-                IEnumerable<string> files;
-                try { files = GetResolvedProviderPathFromPSPath(pattern, out _); }
-                catch (ItemNotFoundException e)
-                {
-                    WriteError(new ErrorRecord(e, "MachineCheckLogNotFound", ErrorCategory.ObjectNotFound, pattern));
-                    continue;
-                }
-                foreach (var file in files)
-                {
-                    ctx.Source = file;
-                    IReadOnlyList<MachineCheck> records;
-                    try { records = MachineCheckReader.ReadLogFile(file, ctx); }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                    {
-                        WriteError(new ErrorRecord(e, "MachineCheckLogUnreadable", ErrorCategory.ReadError, file));
-                        continue;
-                    }
-                    WriteIssues(ctx);
-                    foreach (var m in records) WriteObject(m);
-                }
+                var messages = new List<KernelMessage>();
+                ReadSource(source, messages.Add);
+                var fileCtx = new ParseContext(source.Name);
+                foreach (var m in MachineCheckReader.Parse(messages, fileCtx)) WriteObject(m);
+                WriteIssues(fileCtx);
             }
             return;
         }

@@ -7,7 +7,7 @@ namespace KernelDebug.PowerShell.Kmsg;
 
 /// <summary>
 /// <para type="synopsis">Gets out-of-memory kills and memory-cgroup OOMs from the kernel log, one record per event.</para>
-/// <para type="description">Get-KernelOomEvent reads the kernel log (live /dev/kmsg by default, log files with -Path, or KernelMessage objects from Get-KernelMessage on the pipeline) and puts each OOM event the kernel's OOM killer printed together into one OomEvent: when it happened; the task whose allocation failed (TriggerCommand, TriggerProcessId, GfpMask and its decoded GfpFlags, Order, TriggerOomScoreAdj); what constrained it (Constraint: None for the whole machine, Memcg, Cpuset, MemoryPolicy) and the cgroup concerned; the process killed (VictimProcessId, VictimCommand, VictimUserId, TotalVmBytes, AnonRssBytes, FileRssBytes, ShmemRssBytes, PageTablesBytes, VictimOomScoreAdj); and the memory state summarised from the lines the kernel printed (FreeBytes, SlabUnreclaimableBytes, SwapFreeBytes, SwapTotalBytes, and for a memcg its usage and limit). Sizes are in bytes; the kernel prints kB and pages.</para>
+/// <para type="description">Get-KernelOomEvent reads the kernel log (live /dev/kmsg by default, a boot of the systemd journal with -Boot, log files and journal files with -Path, or KernelMessage objects from Get-KernelMessage on the pipeline) and puts each OOM event the kernel's OOM killer printed together into one OomEvent: when it happened; the task whose allocation failed (TriggerCommand, TriggerProcessId, GfpMask and its decoded GfpFlags, Order, TriggerOomScoreAdj); what constrained it (Constraint: None for the whole machine, Memcg, Cpuset, MemoryPolicy) and the cgroup concerned; the process killed (VictimProcessId, VictimCommand, VictimUserId, TotalVmBytes, AnonRssBytes, FileRssBytes, ShmemRssBytes, PageTablesBytes, VictimOomScoreAdj); and the memory state summarised from the lines the kernel printed (FreeBytes, SlabUnreclaimableBytes, SwapFreeBytes, SwapTotalBytes, and for a memcg its usage and limit). Sizes are in bytes; the kernel prints kB and pages.</para>
 /// <para type="description">A kill whose header the kernel rate-limited away is still reported, with what its "Killed process" line says. The Mem-Info counts are pages: live they are converted with this machine's page size; for files, 4096 bytes is assumed unless -PageSize says otherwise.</para>
 /// </summary>
 /// <example>
@@ -19,37 +19,21 @@ namespace KernelDebug.PowerShell.Kmsg;
 ///   <para>Counts memory-cgroup OOMs per cgroup across the rotated kernel logs: which service keeps hitting its memory limit.</para>
 /// </example>
 /// <example>
+///   <code>Get-KernelOomEvent -Boot -1 | Format-Table Time, VictimCommand, AnonRssBytes, Cgroup</code>
+///   <para>The OOM kills of the previous boot, from the systemd journal.</para>
+/// </example>
+/// <example>
 ///   <code>Get-KernelMessage -Path ./incident/dmesg.txt | Get-KernelOomEvent | Select-Object -ExpandProperty Lines</code>
 ///   <para>Shows the full log lines of every OOM event in a saved log.</para>
 /// </example>
 [Cmdlet(VerbsCommon.Get, "KernelOomEvent", DefaultParameterSetName = LiveSet)]
 [OutputType(typeof(OomEvent))]
-public sealed class GetKernelOomEventCommand : KernelReaderCmdlet
+public sealed class GetKernelOomEventCommand : LogSourceCmdlet
 {
-    private const string LiveSet = "Live";
-    private const string PathSet = "Path";
-    private const string LiteralSet = "LiteralPath";
     private const string InputSet = "InputObject";
 
-    private readonly LogFiles _files = new();
     private OomEventParser.OomEventScanner? _scanner;
     private ParseContext _ctx = null!;
-
-    /// <summary>
-    /// <para type="description">Log files or directories to read instead of the live kernel log, in any format Get-KernelMessage reads. Wildcards are allowed.</para>
-    /// </summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    /// <summary>
-    /// <para type="description">Log files or directories, taken literally. FileInfo objects from Get-ChildItem bind here.</para>
-    /// </summary>
-    [Parameter(Mandatory = true, ParameterSetName = LiteralSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "LP")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
 
     /// <summary>
     /// <para type="description">Kernel messages to search, from Get-KernelMessage, in log order.</para>
@@ -82,10 +66,9 @@ public sealed class GetKernelOomEventCommand : KernelReaderCmdlet
                 break;
             case PathSet:
             case LiteralSet:
-                var files = _files.Resolve(this, ParameterSetName == PathSet ? Path : LiteralPath, ParameterSetName == LiteralSet);
-                foreach (var group in _files.Groups(files))
+                foreach (var source in ResolveSources())
                 {
-                    LogFiles.Read(this, group, Push, WriteIssues);
+                    ReadSource(source, Push);
                     // Events do not span files.
                     Finish();
                 }
@@ -96,7 +79,8 @@ public sealed class GetKernelOomEventCommand : KernelReaderCmdlet
     /// <inheritdoc />
     protected override void End()
     {
-        if (ParameterSetName == LiveSet)
+        if (ReadsRootJournal) ReadSource(RootJournal(), Push);
+        else if (ParameterSetName == LiveSet)
         {
             var ctx = new ParseContext("/dev/kmsg");
             foreach (var m in KernelLog.ReadDevice(KernelRoot, ctx, follow: false, StopToken))
