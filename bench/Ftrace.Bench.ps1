@@ -118,18 +118,14 @@ try {
     "trace-cmd extract removed its instance: $extractRemoved"
 
     # --- 3. peak memory, one process each
-    $pwsh = Get-PwshCommand
-    $manifest = Join-Path $ModulePath 'KernelDebug.psd1'
     $rss = [ordered]@{
-        'pwsh + Import-Module (nothing read)'        = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'"))
-        'Get-FtraceEvent -Path .dat | Measure-Object' = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; Get-FtraceEvent -Path '$dat' | Measure-Object"))
-        '$e = Get-FtraceEvent -Path .dat (kept)'      = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; `$e = Get-FtraceEvent -Path '$dat'; `$e.Count"))
+        'pwsh + Import-Module (nothing read)'        = Measure-PwshMaxRss $ModulePath
+        'Get-FtraceEvent -Path .dat | Measure-Object' = Measure-PwshMaxRss $ModulePath "Get-FtraceEvent -Path '$dat' | Measure-Object"
+        '$e = Get-FtraceEvent -Path .dat (kept)'      = Measure-PwshMaxRss $ModulePath "`$e = Get-FtraceEvent -Path '$dat'; `$e.Count"
         'trace-cmd report -i .dat'                    = Measure-MaxRss $traceCmd @('report', '-i', $dat)
         'perf script -i perf.data'                    = Measure-MaxRss $perf @('script', '-i', $perfData)
     }
-    "Peak memory decoding the same events (maximum RSS, /usr/bin/time -v; .dat $('{0:N0}' -f $tcCount) events, perf.data $('{0:N0}' -f $perfCount)):"
-    ($rss.Keys | ForEach-Object { [pscustomobject]@{ Process = $_; 'max RSS MB' = '{0:N0}' -f ($rss[$_].MaxRssBytes / 1MB) } } | Format-Table -AutoSize | Out-String -Width 200).TrimEnd()
-    ''
+    Format-MaxRssTable $rss "Peak memory decoding the same events (maximum RSS, /usr/bin/time -v; .dat $('{0:N0}' -f $tcCount) events, perf.data $('{0:N0}' -f $perfCount))"
 
     # --- 4. lost events under a storm, same per-CPU buffer size, both streaming while it runs
     $pages = [int][math]::Max(1, $LostBufferSize / 4096)
