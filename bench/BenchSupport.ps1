@@ -187,4 +187,51 @@ function Stop-BenchTool {
     $rest.Result
 }
 
+function Start-BenchCmdlet {
+    <#
+    Starts a measuring cmdlet (e.g. 'Measure-SyscallLatency -Interval 0:0:1') in a runspace that has the module, with
+    -Verbose, and waits for its "Attached with <method> <ms> ms" line. Returns PowerShell, Output, AttachMethod and
+    AttachMs; end it with Stop-BenchCmdlet. Fails when the cmdlet fails or does not attach within 30 s.
+    #>
+    param([Parameter(Mandatory)] [runspace] $Runspace, [Parameter(Mandatory)] [string] $Script)
+    $ps = [powershell]::Create($Runspace).AddScript("$Script -Verbose")
+    $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
+    $null = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]$null, $out)
+    $deadline = [DateTime]::UtcNow.AddSeconds(30)
+    while (-not ($attached = $ps.Streams.Verbose | Where-Object Message -like 'Attached*' | Select-Object -First 1)) {
+        if ($ps.InvocationStateInfo.State -in 'Failed', 'Completed', 'Stopped' -or [DateTime]::UtcNow -gt $deadline) {
+            throw "$Script did not attach: $($ps.InvocationStateInfo.Reason) $($ps.Streams.Error)"
+        }
+        Start-Sleep -Milliseconds 5
+    }
+    $m = [regex]::Match($attached.Message, 'Attached with (\S+) ([\d.]+) ms')
+    [pscustomobject]@{ PowerShell = $ps; Output = $out; Script = $Script; AttachMethod = $m.Groups[1].Value; AttachMs = [double]$m.Groups[2].Value }
+}
+
+function Stop-BenchCmdlet {
+    <# Stops a cmdlet started by Start-BenchCmdlet (as Ctrl+C does); fails when it wrote an error. Returns its output. #>
+    param([Parameter(Mandatory)] $Started)
+    $Started.PowerShell.Stop()
+    if ($Started.PowerShell.Streams.Error.Count) { throw "$($Started.Script): $($Started.PowerShell.Streams.Error[0])" }
+    , $Started.Output
+}
+
+function Measure-PwshMaxRss {
+    <# Maximum RSS of a fresh pwsh that imports the module and runs -Command (no command: the import alone, the base). #>
+    param([Parameter(Mandatory)] [string] $ModulePath, [string] $Command = '')
+    $pwsh = Get-PwshCommand
+    $manifest = Join-Path $ModulePath 'KernelDebug.psd1'
+    Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; $Command"))
+}
+
+function Format-MaxRssTable {
+    <# One row per process of an ordered name -> Measure-MaxRss result. #>
+    param([Parameter(Mandatory)] [System.Collections.IDictionary] $Rss, [string] $Title = 'Peak memory (maximum RSS, /usr/bin/time -v, one process each)')
+    @(
+        "${Title}:"
+        ($Rss.Keys | ForEach-Object { [pscustomobject]@{ Process = $_; 'max RSS MB' = '{0:N0}' -f ($Rss[$_].MaxRssBytes / 1MB) } } | Format-Table -AutoSize | Out-String -Width 200).TrimEnd()
+        ''
+    ) -join [Environment]::NewLine
+}
+
 function Get-BenchLoad { "load average $(((Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -split ' ')[0..2] -join ' ') on $([Environment]::ProcessorCount) CPUs" }

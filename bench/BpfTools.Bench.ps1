@@ -89,24 +89,13 @@ $peers = [ordered]@{
 }
 
 function Measure-Ours([string] $Tool) {
-    $ps = [powershell]::Create($rs).AddScript("$($ours[$Tool]) -Interval 0:0:0.5 -Duration 0:10:0 -Verbose")
-    $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
-    $null = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]$null, $out)
-    $deadline = [DateTime]::UtcNow.AddSeconds(30)
-    while (-not ($attached = $ps.Streams.Verbose | Where-Object Message -like 'Attached*' | Select-Object -First 1)) {
-        if ($ps.InvocationStateInfo.State -in 'Failed', 'Completed', 'Stopped' -or [DateTime]::UtcNow -gt $deadline) {
-            throw "$($ours[$Tool]) did not attach: $($ps.InvocationStateInfo.Reason) $($ps.Streams.Error)"
-        }
-        Start-Sleep -Milliseconds 5
-    }
+    $started = Start-BenchCmdlet $rs "$($ours[$Tool]) -Interval 0:0:0.5 -Duration 0:10:0"
     $traced = & $workloads[$Tool]
     Start-Sleep -Milliseconds 600   # one more interval, so a record reports the program cost of the workload
-    $ps.Stop()
-    if ($ps.Streams.Error.Count) { throw "$($ours[$Tool]): $($ps.Streams.Error[0])" }
-    $m = [regex]::Match($attached.Message, 'Attached with (\S+) ([\d.]+) ms')
-    $methods[$Tool] = $m.Groups[1].Value
+    $out = Stop-BenchCmdlet $started
+    $methods[$Tool] = $started.AttachMethod
     $reported = @($out | Where-Object { $_.PSObject.Properties['OverheadPerEvent'] -and $null -ne $_.OverheadPerEvent } | Select-Object -First 1)
-    @{ Value = $traced; AttachMs = [double]$m.Groups[2].Value; Reported = if ($reported) { [double]$reported[0].OverheadPerEvent } else { $null } }
+    @{ Value = $traced; AttachMs = $started.AttachMs; Reported = if ($reported) { [double]$reported[0].OverheadPerEvent } else { $null } }
 }
 function Measure-Peer([string] $Tool) {
     $peer = $peers[$Tool]

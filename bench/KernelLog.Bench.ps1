@@ -79,17 +79,14 @@ try {
     Format-BenchTable $r -Baseline 'python3 regex (timestamp, text)' -Unit 's' -Format 'N3' -Note $rowNote -Title ('Kernel log parsing, {0:N0} lines' -f $Lines)
 
     # Memory: each in its own process under /usr/bin/time -v (pwsh with the module imported and nothing read is the base).
-    $pwsh = Get-PwshCommand
-    $manifest = Join-Path $ModulePath 'KernelDebug.psd1'
     $rss = [ordered]@{
-        'pwsh + Import-Module (nothing read)'     = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'"))
-        'Get-KernelMessage -Path | Measure-Object' = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; Get-KernelMessage -Path '$text' | Measure-Object"))
-        '$r = Get-KernelMessage -Path (kept)'      = Measure-MaxRss $pwsh.File ($pwsh.Arguments + @('-Command', "Import-Module '$manifest'; `$r = Get-KernelMessage -Path '$text'; `$r.Count"))
+        'pwsh + Import-Module (nothing read)'      = Measure-PwshMaxRss $ModulePath
+        'Get-KernelMessage -Path | Measure-Object' = Measure-PwshMaxRss $ModulePath "Get-KernelMessage -Path '$text' | Measure-Object"
+        '$r = Get-KernelMessage -Path (kept)'      = Measure-PwshMaxRss $ModulePath "`$r = Get-KernelMessage -Path '$text'; `$r.Count"
         'python3 regex (timestamp, text)'          = Measure-MaxRss $python @((Join-Path $PSScriptRoot 'parse_dmesg.py'), $text)
         'dmesg -F'                                 = Measure-MaxRss $dmesg @('-F', $raw)
     }
-    'Peak memory (maximum RSS, /usr/bin/time -v, one process each):'
-    $rss.Keys | ForEach-Object { [pscustomobject]@{ Process = $_; 'max RSS MB' = '{0:N0}' -f ($rss[$_].MaxRssBytes / 1MB) } } | Format-Table -AutoSize | Out-String -Width 200
+    Format-MaxRssTable $rss
     Get-BenchLoad
     $base = $r['Get-KernelMessage -Path (into a variable)'].Stat.Median
     'Goal: Get-KernelMessage -Path under 1.0 s for {0:N0} lines: {1}' -f $Lines, $(if ($base -lt 1.0) { 'met' } else { "not met ($('{0:N3}' -f $base) s)" })

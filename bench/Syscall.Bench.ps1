@@ -81,26 +81,15 @@ $null = ([powershell]::Create($rs).AddScript('Measure-SyscallLatency -Duration 0
 $script:method = ''
 
 function Measure-Ours([string] $Extra) {
-    $ps = [powershell]::Create($rs).AddScript("Measure-SyscallLatency -Interval 0:0:1 -Verbose $Extra")
-    $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
-    $null = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]$null, $out)
-    $deadline = [DateTime]::UtcNow.AddSeconds(30)
-    while (-not ($attached = $ps.Streams.Verbose | Where-Object Message -like 'Attached*' | Select-Object -First 1)) {
-        if ($ps.InvocationStateInfo.State -in 'Failed', 'Completed', 'Stopped' -or [DateTime]::UtcNow -gt $deadline) {
-            throw "Measure-SyscallLatency did not attach: $($ps.InvocationStateInfo.Reason) $($ps.Streams.Error)"
-        }
-        Start-Sleep -Milliseconds 5
-    }
+    $started = Start-BenchCmdlet $rs "Measure-SyscallLatency -Interval 0:0:1 $Extra"
     $ns = Invoke-Loop
     $script:rssPeak = [math]::Max($script:rssPeak, (Get-RssBytes))
     Start-Sleep -Milliseconds 1100   # let the last interval close
-    $ps.Stop()
-    if ($ps.Streams.Error.Count) { throw "Measure-SyscallLatency: $($ps.Streams.Error[0])" }
-    $m = [regex]::Match($attached.Message, 'Attached with (\S+) ([\d.]+) ms')
-    $script:method = $m.Groups[1].Value
+    $out = Stop-BenchCmdlet $started
+    $script:method = $started.AttachMethod
     $recs = @($out | Where-Object { $_.Syscall -eq 'getppid' })
     $top = $recs | Sort-Object Count -Descending | Select-Object -First 1
-    @{ Value = $ns; Count = [long]($recs | Measure-Object Count -Sum).Sum; AttachMs = [double]$m.Groups[2].Value
+    @{ Value = $ns; Count = [long]($recs | Measure-Object Count -Sum).Sum; AttachMs = $started.AttachMs
         Reported = $top.OverheadPerEvent; P50 = $top.Histogram.P50; Histogram = $top.Histogram }
 }
 

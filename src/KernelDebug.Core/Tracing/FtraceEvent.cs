@@ -105,13 +105,15 @@ public sealed class FtraceEvent
         init => _fields = value;
     }
 
+    /// <summary><see cref="Fields"/> as one line of <c>name=value</c> pairs (arrays as <c>{a,b}</c>), for CSV and text.</summary>
+    public string FieldsText => string.Join(' ', Fields.Select(kv => $"{kv.Key}={FormatValue(kv.Value)}"));
+
     /// <summary>The record's raw bytes length (header fields included).</summary>
     public int Length { get; init; }
 
     /// <summary>"12.345678 [1] bash-123 raw_syscalls:sys_enter id=0 ...".</summary>
     public override string ToString() =>
-        $"{(TimestampNanoseconds + 500) / 1000 / 1_000_000}.{(TimestampNanoseconds + 500) / 1000 % 1_000_000:D6} [{Cpu}] {Command ?? "<...>"}-{ProcessId} {Name} " +
-        string.Join(' ', Fields.Select(kv => $"{kv.Key}={FormatValue(kv.Value)}"));
+        $"{(TimestampNanoseconds + 500) / 1000 / 1_000_000}.{(TimestampNanoseconds + 500) / 1000 % 1_000_000:D6} [{Cpu}] {Command ?? "<...>"}-{ProcessId} {Name} " + FieldsText;
 
     private static string FormatValue(object? v) => v switch
     {

@@ -196,14 +196,17 @@ public sealed class FtraceReader : IDisposable
             forks[g] = ForkFor(byCpu[g].Cpu);
             forks[g].CopySettingsFrom(_decoder);
         }
-        Parallel.For(0, byCpu.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, g =>
+        void DecodeCpu(int g)
         {
             var (cpu, list) = byCpu[g];
             var run = runs[g] = new List<FtraceEvent>();
             var info = infos[g] = new RingBufferPage[list.Count];
             for (int i = 0; i < list.Count; i++) info[i] = forks[g].DecodePage(list[i].Page.Bytes, 0, list[i].Page.Bytes.Length, cpu, run, list[i].Index);
             TimeOrder.EnsureSorted(run, static e => e.TimestampNanoseconds);
-        });
+        }
+        // A few pages (a streaming batch) are not worth the threads.
+        if (pages.Count >= 8) Parallel.For(0, byCpu.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, DecodeCpu);
+        else for (int g = 0; g < byCpu.Count; g++) DecodeCpu(g);
         for (int g = 0; g < byCpu.Count; g++)
         {
             foreach (var info in infos[g]) CountLost(byCpu[g].Cpu, info);

@@ -54,7 +54,7 @@ public sealed class TraceKernelEventCommand : FtraceCmdlet
     public long? Count { get; set; }
 
     /// <summary>
-    /// <para type="description">Trace while this script block runs; its output is discarded.</para>
+    /// <para type="description">Trace while this script block runs; its output is discarded. Pages are copied out of the kernel while it runs and decoded when it ends; at most 65,536 pages (256 MiB) are kept, and pages beyond that are dropped with a warning that counts them.</para>
     /// </summary>
     [Parameter]
     public ScriptBlock? ScriptBlock { get; set; }
