@@ -21,12 +21,14 @@ public abstract class BpfMeasureCmdlet : KernelCmdlet
     /// <para type="description">How long to measure. Without it, measuring runs until Ctrl+C (in an interactive console the result is still written).</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan? Duration { get; set; }
 
     /// <summary>
     /// <para type="description">Writes a result for every interval of this length; nothing is lost between intervals.</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan? Interval { get; set; }
 
     /// <summary>
