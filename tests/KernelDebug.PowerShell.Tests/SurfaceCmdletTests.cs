@@ -239,3 +239,45 @@ public sealed class SurfaceCmdletTests
         Assert.True(Directory.Exists(Path.Combine(unpacked, "web1", "proc")));
     }
 }
+
+/// <summary>Row 7: kernel values look like kernel values in views, Format-List and CSV, and stay numeric for filtering.</summary>
+public sealed class KernelValueDisplayTests
+{
+    private static readonly string Log = TestPaths.Fixture("oops", "null-deref-module.log");
+
+    [Fact]
+    public void Oops_RipSelectorIsNotRip_AndAddressesShowInHex()
+    {
+        var r = PsRunner.Run("Get-KernelOops -Path $p | Select-Object -First 1", new Dictionary<string, object?> { ["p"] = Log });
+        var o = Assert.Single(r.Objects<Core.Oops.KernelOops>());
+        Assert.Equal("acme_rx_poll", o.InstructionPointer!.Function);
+        Assert.False(o.Registers.TryGetValue("RIP", out ulong rip) && rip == 0x10, "the 0010 of 'RIP: 0010:' is the code segment selector, not RIP");
+        Assert.Equal(0x10UL, o.FaultAddress);
+        Assert.Equal("0x10", o.FaultAddressHex);
+    }
+
+    [Fact]
+    public void Oops_FormatListAndCsv_ShowHex_WhileFilteringStaysNumeric()
+    {
+        var vars = new Dictionary<string, object?> { ["p"] = Log };
+        string list = string.Concat(PsRunner.Run("Get-KernelOops -Path $p | Select-Object -First 1 | Format-List | Out-String -Width 2000", vars).Output.Select(o => o.ToString()));
+        Assert.Matches(@"FaultAddress\s+: 0x10\b", list);
+        Assert.Matches(@"Registers\s+: .*CR2=0x10\b", list);
+        var csv = PsRunner.Run("Get-KernelOops -Path $p | Select-Object -First 1 | ConvertTo-Csv | ConvertFrom-Csv", vars);
+        var row = Assert.Single(csv.Output);
+        Assert.Equal("0x10", row.Properties["FaultAddressHex"].Value);
+        Assert.Contains("CR2=0x10", (string)row.Properties["Registers"].Value);
+        var filtered = PsRunner.Run("@(Get-KernelOops -Path $p | Where-Object FaultAddress -lt 0x1000).Count", vars);
+        Assert.True((int)filtered.Output[0].BaseObject > 0);
+    }
+
+    [Fact]
+    public void MachineCheck_FormatList_ShowsStatusInHex()
+    {
+        var r = PsRunner.Run("Get-MachineCheck -Path $p | Select-Object -First 1 | Format-List | Out-String -Width 300",
+            new Dictionary<string, object?> { ["p"] = TestPaths.Fixture("memory", "mce", "dmesg.txt") });
+        string text = string.Concat(r.Output.Select(o => o.ToString()));
+        Assert.Matches(@"Status\s+: 0x[0-9a-f]{8,16}\b", text);
+        Assert.DoesNotMatch(@"Status\s+: \d{12,}", text);
+    }
+}

@@ -47,7 +47,7 @@ public sealed record VmStat
     /// <summary>Major page faults (needing I/O).</summary>
     public long MajorFaults { get; init; }
     /// <summary>Every counter of the file, in file order.</summary>
-    public IReadOnlyDictionary<string, long> Counters { get; init; } = new Dictionary<string, long>();
+    public IReadOnlyDictionary<string, long> Counters { get; init => field = Flat.Map(value); } = FlatMap<string, long>.Empty;
 
     /// <summary>Builds the record from parsed counters.</summary>
     public static VmStat From(IReadOnlyDictionary<string, long> c, DateTimeOffset timestamp) => new()
@@ -120,7 +120,7 @@ public sealed record VmStatRate
     /// <summary>Major faults per second.</summary>
     public double MajorFaults { get; init; }
     /// <summary>Per-second rate of every counter that changed (gauges such as <c>nr_free_pages</c> give their change per second).</summary>
-    public IReadOnlyDictionary<string, double> Rates { get; init; } = new Dictionary<string, double>();
+    public IReadOnlyDictionary<string, double> Rates { get; init => field = Flat.Map(value); } = FlatMap<string, double>.Empty;
 
     /// <summary>The rates from <paramref name="before"/> to <paramref name="after"/>.</summary>
     public static VmStatRate Between(VmStat before, VmStat after)
