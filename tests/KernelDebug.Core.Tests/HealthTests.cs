@@ -296,8 +296,11 @@ public class HealthBpfCheckTests
     public void SyscallSample_ListsTheCostliestWithAHistogramChart()
     {
         using var stop = new CancellationTokenSource();
+        // Our own sleeping thread (a blocking wait, in our own process: both set aside) and another process making
+        // plain non-waiting calls (the shell's builtin test stats a path).
         var busy = new Thread(() => { while (!stop.IsCancellationRequested) Thread.Sleep(1); }) { IsBackground = true };
         busy.Start();
+        using var statter = System.Diagnostics.Process.Start("sh", ["-c", "while :; do test -e /; done"]);
         try
         {
             var ctx = new HealthContext(KernelRoot.Live, new HealthThresholds(), TimeSpan.FromMilliseconds(500), CancellationToken.None);
@@ -309,7 +312,12 @@ public class HealthBpfCheckTests
             var chart = HealthCharts.From([f]).First(c => c.Kind == "histogram");
             Assert.Contains("latency", chart.Title);
             Assert.Equal((double)records[0].Histogram.Count, chart.Points.Sum(p => p.Value));
+            // Row 14 of issue 18: not the module's own calls, no idle waits ranked, and it says what was sampled.
+            Assert.DoesNotContain(records, r => r.ProcessId == Environment.ProcessId);
+            Assert.DoesNotContain(records, r => HealthChecks.BlockingWaits.Contains(r.Syscall));
+            Assert.Contains($"except KernelDebug's own (PID {Environment.ProcessId})", f.Message);
+            Assert.Contains("blocking-wait", f.Message);
         }
-        finally { stop.Cancel(); busy.Join(); }
+        finally { stop.Cancel(); busy.Join(); statter.Kill(); statter.WaitForExit(); }
     }
 }

@@ -220,14 +220,17 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
         // Per run from the sampled windows of this interval; an interval without a window reuses the last figure.
         if (_statsOn && dCount > 0) _lastOverhead = (double)dRun / dCount;
 
-        // Group key: (syscall, tgid, comm) when grouping by process, else syscall alone.
+        // Group key: (syscall, tgid, process command) when grouping by process, else syscall alone.
         var groups = new Dictionary<(int Id, uint Tgid, string Comm), (ulong[] Slots, ulong Count, ulong Sum, ulong Min, ulong Max, ulong Errors, Dictionary<string, ulong> ByErrno)>();
         (int, uint, string)? GroupOf(byte[] k)
         {
             uint tgid = BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4));
             int id = (int)BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(8));
             string comm = Encoding.UTF8.GetString(k.AsSpan(16, CommLength)).TrimEnd('\0');
-            if (_options.CommandFilter is { } f && !f(comm)) return null;
+            // The key holds the thread's comm (".NET TP Worker"); -Name means the process's command, as the help says.
+            string process = ProcessCommand(tgid) ?? comm;
+            if (_options.CommandFilter is { } f && !f(process) && !f(comm)) return null;
+            comm = process;
             return _options.ByProcess ? (id, tgid, comm) : (id, 0u, "");
         }
         foreach (var (k, v) in hists)
@@ -271,6 +274,17 @@ public sealed class SyscallLatencyMeter : Tools.IBpfMeter<SyscallLatency>
         }
         list.Sort((a, b) => b.Total.CompareTo(a.Total));
         return list;
+    }
+
+    private readonly Dictionary<uint, string?> _processCommands = new();
+
+    /// <summary>The command of a process (its main thread's comm, /proc/TGID/comm), cached; null once it has exited.</summary>
+    private string? ProcessCommand(uint tgid)
+    {
+        if (_processCommands.TryGetValue(tgid, out var c)) return c;
+        c = KernelRoot.Live.TryReadValue($"proc/{tgid}/comm");
+        if (_processCommands.Count > 4096) _processCommands.Clear();
+        return _processCommands[tgid] = c;
     }
 
     private SyscallLatency Record(int id, int? pid, string? comm, Histogram h, ulong errors, IReadOnlyDictionary<string, ulong> byErrno,
