@@ -281,3 +281,44 @@ public sealed class KernelValueDisplayTests
         Assert.DoesNotMatch(@"Status\s+: \d{12,}", text);
     }
 }
+
+/// <summary>Row 15 of issue 18: the small surprises.</summary>
+public sealed class SurfaceOddsTests
+{
+    [Fact]
+    public void KernelInfo_NumaNodes_ReadsAsOneNodeNotZero()
+    {
+        var r = PsRunner.Run("Get-KernelInfo | Format-List | Out-String -Width 300");
+        string text = string.Concat(r.Output.Select(o => o.ToString()));
+        var info = Assert.Single(PsRunner.Run("Get-KernelInfo").Objects<KernelInfo>());
+        Assert.Equal(info.NumaNodes.Count, info.NumaNodeCount);
+        if (info.NumaNodes.Count == 1) Assert.Matches($@"NumaNodes\s+: 1 \(node {info.NumaNodes[0]}\)", text);
+        Assert.DoesNotMatch(@"NumaNodes\s+: 0\s*$", text);
+    }
+
+    [Theory]
+    [InlineData("ms", "msecs")]
+    [InlineData("msecs", "msecs")]
+    [InlineData("ns", "nsecs")]
+    [InlineData("us", "usecs")]
+    public void FormatHistogram_AcceptsShortUnits(string unit, string shown)
+    {
+        var h = Core.Bpf.Histogram.FromValues(Enumerable.Range(1, 100).Select(i => (ulong)i * 1_000_000));
+        var r = PsRunner.Run($"$h | Format-Histogram -Unit {unit}", new Dictionary<string, object?> { ["h"] = h });
+        Assert.Null(r.Terminating);
+        Assert.Contains(shown, string.Concat(r.Output.Select(o => o.ToString())));
+    }
+
+    [Fact]
+    public void ExportHealthReport_ReturnsTheProviderItem_WithTheFileSystemView()
+    {
+        using var tmp = FixtureTree.Create();
+        string path = Path.Combine(tmp.Path, "report.html");
+        var r = PsRunner.Run("Export-KernelHealthReport -Path $p -CheckId KD1001 -Root $root | Format-Table | Out-String -Width 200",
+            new Dictionary<string, object?> { ["p"] = path, ["root"] = TestPaths.Fixture("inventory", "db1") });
+        Assert.Null(r.Terminating);
+        string text = string.Concat(r.Output.Select(o => o.ToString()));
+        Assert.Matches(@"(Unix)?Mode\s+.*LastWriteTime\s+.*Name", text);
+        Assert.Contains("report.html", text);
+    }
+}

@@ -29,6 +29,8 @@ public sealed record KernelInfo
     public int CpuCount { get; init; }
     /// <summary>Online NUMA node numbers.</summary>
     public IReadOnlyList<int> NumaNodes { get; init => field = Flat.List(value, ","); } = FlatList<int>.Empty;
+    /// <summary>How many NUMA nodes are online (NumaNodes lists their numbers: one node is usually node 0).</summary>
+    public int NumaNodeCount => NumaNodes.Count;
     /// <summary>Kernel lockdown mode (none, integrity, confidentiality): from securityfs, else lockdown= on the command line, else the CONFIG_LOCK_DOWN_KERNEL_FORCE_* option; null when none of them tells.</summary>
     public string? Lockdown { get; init; }
     /// <summary>Whether a crash (kdump) kernel is loaded; null when the kernel has no kexec support.</summary>
