@@ -321,3 +321,25 @@ public class HealthBpfCheckTests
         finally { stop.Cancel(); busy.Join(); statter.Kill(); statter.WaitForExit(); }
     }
 }
+
+public class HealthReportAxisTests
+{
+    [Theory]
+    [InlineData(12)]
+    [InlineData(24)]
+    [InlineData(40)]
+    public void HistogramAxisLabels_DoNotOverlap(int bars)
+    {
+        // Log2 bucket labels as the syscall histogram has them: widening numbers ("16-31", ..., "4194304-8388607").
+        var points = Enumerable.Range(0, bars).Select(i => new ChartPoint($"{1L << i}-{(1L << (i + 1)) - 1}", i + 1)).ToList();
+        var chart = new ReportChart("read latency", "usecs", "histogram", points);
+        string html = HealthReportWriter.Render(null, [], [chart], DateTimeOffset.Now);
+        var labels = System.Text.RegularExpressions.Regex.Matches(html, "<text x=\"([0-9.]+)\" y=\"[0-9.]+\" text-anchor=\"middle\" class=\"small\">([^<]+)</text>")
+            .Select(m => (X: double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Text: m.Groups[2].Value)).ToList();
+        Assert.True(labels.Count >= 2, "some bars are labelled");
+        // 10 px sans-serif digits are at most ~6 px wide: centred labels overlap when their centres are closer than their half-widths.
+        for (int i = 1; i < labels.Count; i++)
+            Assert.True(labels[i].X - labels[i - 1].X >= (labels[i].Text.Length + labels[i - 1].Text.Length) / 2.0 * 6.0 + 2,
+                $"'{labels[i - 1].Text}' at {labels[i - 1].X} and '{labels[i].Text}' at {labels[i].X} overlap");
+    }
+}
