@@ -12,18 +12,17 @@ internal static class Sampler
     /// <summary>Samples per <paramref name="plan"/>: <paramref name="sample"/> gets 0 for the baseline, then 1..Count.</summary>
     public static void Run(PSCmdlet cmdlet, CancellationToken stop, SamplingPlan plan, string activity, Action<int> sample)
     {
-        var progress = new ProgressRecord(Math.Abs(activity.GetHashCode() % 100000), activity, "Sampling");
-        IntervalSampler.Run(plan, stop, sample, (i, remaining) =>
-        {
-            progress.StatusDescription = plan.Count is { } n
+        int id = Math.Abs(activity.GetHashCode() % 100000);
+        // A new record per write: hosts (and tests) may keep the ones already written.
+        IntervalSampler.Run(plan, stop, sample, (i, remaining) => cmdlet.WriteProgress(new ProgressRecord(id, activity,
+            plan.Count is { } n
                 ? $"Sample {i} of {n}: waiting {plan.Interval.TotalSeconds:0.###} s"
-                : $"Sample {i}: waiting {plan.Interval.TotalSeconds:0.###} s (Ctrl+C stops)";
-            progress.PercentComplete = plan.Count is { } c ? (int)(100.0 * (i - 1) / c) : -1;
-            progress.SecondsRemaining = remaining is { } r ? (int)Math.Ceiling(r) : -1;
-            cmdlet.WriteProgress(progress);
-        });
-        progress.RecordType = ProgressRecordType.Completed;
-        cmdlet.WriteProgress(progress);
+                : $"Sample {i}: waiting {plan.Interval.TotalSeconds:0.###} s (Ctrl+C stops)")
+        {
+            PercentComplete = plan.Count is { } c ? (int)(100.0 * (i - 1) / c) : -1,
+            SecondsRemaining = remaining is { } r ? (int)Math.Ceiling(r) : -1,
+        }));
+        cmdlet.WriteProgress(new ProgressRecord(id, activity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
     /// <summary>
