@@ -103,7 +103,7 @@ Describe 'README and help examples run as written' {
             $errors = @($ps.Streams.Error) + @($terminating | Where-Object { $_ -and $_.FullyQualifiedErrorId -notmatch 'PipelineStopped' })
             $ps.Dispose()
             # Removes what an example created and left for the user on purpose (a capture started by Start-FtraceCapture).
-            Get-FtraceCapture | Where-Object Instance -like "kerneldebug-$PID-*" | Remove-FtraceCapture -ErrorAction SilentlyContinue
+            Get-FtraceCapture | Where-Object OwnerProcessId -eq $PID | Remove-FtraceCapture -ErrorAction SilentlyContinue
             $errors
         }
     }
@@ -115,5 +115,7 @@ Describe 'README and help examples run as written' {
         $errors = @(Invoke-Example $Code $dir)
         $bad = @($errors | Where-Object { $_.CategoryInfo.Category.ToString() -notin $Allowed })
         ($bad | ForEach-Object { "$($_.FullyQualifiedErrorId): $_" }) -join "`n" | Should -BeNullOrEmpty
+        # The kernel is left as found: no capture of this process outlives its example.
+        @(Get-FtraceCapture | Where-Object OwnerProcessId -eq $PID) | Should -BeNullOrEmpty
     }
 }
