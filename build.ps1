@@ -143,6 +143,8 @@ function Invoke-Help {
 }
 
 function Invoke-Test {
+    # tests/pester/ZZ.KernelLogLeftAlone.Tests.ps1 checks the kernel log from here on for reports the suite wrote.
+    $env:KERNELDEBUG_TEST_START = [DateTimeOffset]::Now.ToString('o')
     $results = Join-Path $Out 'TestResults'
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }
     New-Item -ItemType Directory -Force -Path $results | Out-Null

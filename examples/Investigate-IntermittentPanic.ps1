@@ -18,7 +18,11 @@ param(
     [int] $Top = 10
 )
 $ErrorActionPreference = 'Stop'
-Import-Module KernelDebug
+# Installed: by name. From a clone: the built module beside this script (./build.ps1 Build writes out/KernelDebug).
+if (-not (Get-Module KernelDebug)) {
+    if (Get-Module -ListAvailable KernelDebug) { Import-Module KernelDebug }
+    else { Import-Module (Join-Path $PSScriptRoot '../out/KernelDebug/KernelDebug.psd1') }
+}
 
 $reports = [System.Collections.Generic.List[object]]::new()
 foreach ($snap in $SnapshotPath) {

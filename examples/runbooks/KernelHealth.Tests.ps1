@@ -2,7 +2,11 @@
 #   Invoke-Pester ./KernelHealth.Tests.ps1
 # on a host (or through Invoke-Command on a fleet). Each It block is one question an on-call engineer asks.
 BeforeAll {
-    Import-Module KernelDebug
+    # Installed: by name. From a clone: the built module (./build.ps1 Build writes out/KernelDebug).
+    if (-not (Get-Module KernelDebug)) {
+        if (Get-Module -ListAvailable KernelDebug) { Import-Module KernelDebug }
+        else { Import-Module (Join-Path $PSScriptRoot '../../out/KernelDebug/KernelDebug.psd1') }
+    }
 }
 
 Describe 'Kernel health runbook' {

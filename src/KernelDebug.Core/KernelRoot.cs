@@ -35,6 +35,48 @@ public sealed class KernelRoot
         IsLive = full == "/";
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, DateTime), string> Unpacked = new();
+
+    /// <summary>
+    /// Opens what a user passes as -Root: "/" (the running system), a directory, or a <c>.tar.gz</c> written by
+    /// Save-KernelSnapshot (unpacked once per process into a temporary directory that is removed at exit).
+    /// The tree must hold proc/ or sys/: an empty or foreign directory is an error, not a machine with no features.
+    /// </summary>
+    /// <exception cref="KernelDebugException">KernelRootNotFound (missing), KernelRootNotAKernelTree (neither proc/ nor sys/), SnapshotArchiveUnreadable.</exception>
+    public static KernelRoot Open(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string full = System.IO.Path.GetFullPath(path);
+        if (full == "/") return Live;
+        if (File.Exists(full) && SnapshotWriter.IsArchivePath(full)) full = Unpack(full);
+        var root = new KernelRoot(full);
+        if (!root.DirectoryExists("proc") && !root.DirectoryExists("sys"))
+            throw new KernelDebugException("KernelRootNotAKernelTree", KernelErrorCategory.InvalidArgument,
+                $"The kernel root '{path}' holds neither proc/ nor sys/, so it is not a kernel tree (an empty or foreign directory).",
+                "Pass -Root a directory or .tar.gz written by Save-KernelSnapshot, or omit -Root to read the running system.", path);
+        return root;
+    }
+
+    private static string Unpack(string archive)
+    {
+        var key = (archive, File.GetLastWriteTimeUtc(archive));
+        return Unpacked.GetOrAdd(key, k =>
+        {
+            string temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "kd-root-" + Guid.NewGuid().ToString("N")[..12]);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try { Directory.Delete(temp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            };
+            try { return SnapshotWriter.ExtractArchive(k.Item1, temp); }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or FormatException)
+            {
+                throw new KernelDebugException("SnapshotArchiveUnreadable", KernelErrorCategory.ReadError,
+                    $"The snapshot archive '{k.Item1}' cannot be read: {e.Message}",
+                    "Pass a .tar.gz written by Save-KernelSnapshot (gzip-compressed tar), or the directory it was unpacked into.", k.Item1, e);
+            }
+        });
+    }
+
     /// <summary>The root directory, fully qualified.</summary>
     public string Path { get; }
 

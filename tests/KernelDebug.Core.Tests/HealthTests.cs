@@ -296,8 +296,11 @@ public class HealthBpfCheckTests
     public void SyscallSample_ListsTheCostliestWithAHistogramChart()
     {
         using var stop = new CancellationTokenSource();
+        // Our own sleeping thread (a blocking wait, in our own process: both set aside) and another process making
+        // plain non-waiting calls (the shell's builtin test stats a path).
         var busy = new Thread(() => { while (!stop.IsCancellationRequested) Thread.Sleep(1); }) { IsBackground = true };
         busy.Start();
+        using var statter = System.Diagnostics.Process.Start("sh", ["-c", "while :; do test -e /; done"]);
         try
         {
             var ctx = new HealthContext(KernelRoot.Live, new HealthThresholds(), TimeSpan.FromMilliseconds(500), CancellationToken.None);
@@ -309,7 +312,34 @@ public class HealthBpfCheckTests
             var chart = HealthCharts.From([f]).First(c => c.Kind == "histogram");
             Assert.Contains("latency", chart.Title);
             Assert.Equal((double)records[0].Histogram.Count, chart.Points.Sum(p => p.Value));
+            // Row 14 of issue 18: not the module's own calls, no idle waits ranked, and it says what was sampled.
+            Assert.DoesNotContain(records, r => r.ProcessId == Environment.ProcessId);
+            Assert.DoesNotContain(records, r => HealthChecks.BlockingWaits.Contains(r.Syscall));
+            Assert.Contains($"except KernelDebug's own (PID {Environment.ProcessId})", f.Message);
+            Assert.Contains("blocking-wait", f.Message);
         }
-        finally { stop.Cancel(); busy.Join(); }
+        finally { stop.Cancel(); busy.Join(); statter.Kill(); statter.WaitForExit(); }
+    }
+}
+
+public class HealthReportAxisTests
+{
+    [Theory]
+    [InlineData(12)]
+    [InlineData(24)]
+    [InlineData(40)]
+    public void HistogramAxisLabels_DoNotOverlap(int bars)
+    {
+        // Log2 bucket labels as the syscall histogram has them: widening numbers ("16-31", ..., "4194304-8388607").
+        var points = Enumerable.Range(0, bars).Select(i => new ChartPoint($"{1L << i}-{(1L << (i + 1)) - 1}", i + 1)).ToList();
+        var chart = new ReportChart("read latency", "usecs", "histogram", points);
+        string html = HealthReportWriter.Render(null, [], [chart], DateTimeOffset.Now);
+        var labels = System.Text.RegularExpressions.Regex.Matches(html, "<text x=\"([0-9.]+)\" y=\"[0-9.]+\" text-anchor=\"middle\" class=\"small\">([^<]+)</text>")
+            .Select(m => (X: double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Text: m.Groups[2].Value)).ToList();
+        Assert.True(labels.Count >= 2, "some bars are labelled");
+        // 10 px sans-serif digits are at most ~6 px wide: centred labels overlap when their centres are closer than their half-widths.
+        for (int i = 1; i < labels.Count; i++)
+            Assert.True(labels[i].X - labels[i - 1].X >= (labels[i].Text.Length + labels[i - 1].Text.Length) / 2.0 * 6.0 + 2,
+                $"'{labels[i - 1].Text}' at {labels[i - 1].X} and '{labels[i].Text}' at {labels[i].X} overlap");
     }
 }

@@ -105,8 +105,11 @@ public class SnapshotTests(LiveSnapshot snap) : IClassFixture<LiveSnapshot>
         var m = SnapshotWriter.WriteArchive(KernelRoot.Live, archive);
         Assert.True(new FileInfo(archive).Length > 1000);
         string dir = Path.Combine(tmp.Path, "x");
-        SnapshotWriter.ExtractArchive(archive, dir);
-        var root = new KernelRoot(dir);
+        string top = SnapshotWriter.ExtractArchive(archive, dir);
+        Assert.Equal(Path.Combine(dir, "snap"), top);
+        Assert.Equal(["snap"], Directory.GetFileSystemEntries(dir).Select(Path.GetFileName));
+        var root = new KernelRoot(top);
+        Assert.Equal(m.Release, KernelInfoReader.Read(KernelRoot.Open(archive), new ParseContext("x")).Release);
         Assert.Equal(m.Release, KernelInfoReader.Read(root, new ParseContext("x")).Release);
         Assert.Equal(Environment.SystemPageSize, root.PageSize);
         Assert.False(SysctlReader.TryGet(root, "kernel.osrelease")!.Writable);

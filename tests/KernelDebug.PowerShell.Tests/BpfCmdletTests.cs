@@ -85,6 +85,23 @@ public partial class BpfCmdletTests
     }
 
     [Fact]
+    public void Measure_Name_MatchesTheProcessCommand_NotTheThreadName()
+    {
+        // Row 11 of issue 18: a thread named unlike its process makes the calls; -Name is the process's command.
+        string process = File.ReadAllText($"/proc/{Self}/comm").Trim();
+        var stop = new CancellationTokenSource();
+        var t = new Thread(() => { while (!stop.IsCancellationRequested) { getppid(); Thread.Sleep(1); } }) { IsBackground = true, Name = "kd-name-probe" };
+        t.Start();
+        var r = PsRunner.Run($"Measure-SyscallLatency -Name '{process}' -Syscall getppid -Duration 0:0:1 -ByProcess");
+        stop.Cancel();
+        t.Join();
+        Assert.Null(r.Terminating);
+        var rec = Assert.Single(r.Objects<SyscallLatency>(), x => x.ProcessId == Self);
+        Assert.Equal(process, rec.Command);
+        Assert.True(rec.Count > 10, rec.ToString());
+    }
+
+    [Fact]
     public void Measure_Top_LimitsAndSortsByTotal()
     {
         uint before = MaxProgramId();

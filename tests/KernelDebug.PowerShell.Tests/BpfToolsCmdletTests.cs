@@ -171,7 +171,7 @@ public class BpfToolsCmdletTests
     {
         var r = PsRunner.Run("Measure-LockContention -MinimumWait ([timespan]::FromSeconds(-1)) -Duration 0:0:1");
         Assert.NotNull(r.Terminating);
-        Assert.StartsWith("InvalidMinimumWait", r.Terminating!.FullyQualifiedErrorId);
+        Assert.StartsWith("DurationNotPositive,", r.Terminating!.FullyQualifiedErrorId); // one ErrorId for every duration
         Assert.Equal(ErrorCategory.InvalidArgument, r.Terminating.CategoryInfo.Category);
     }
 

@@ -348,7 +348,7 @@ public class HardwareCmdletTests
     public void NonPositiveInterval_IsInvalidArgument()
     {
         var r = PsRunner.Run("Get-VmStat -Interval 00:00:00");
-        Assert.StartsWith("IntervalNotPositive", r.Terminating!.FullyQualifiedErrorId);
+        Assert.StartsWith("DurationNotPositive", r.Terminating!.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.InvalidArgument, r.Terminating.CategoryInfo.Category);
     }
 

@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 using System.Runtime.InteropServices;
 using System.Text;
 using KernelDebug.Core.Bpf.Native;
@@ -20,7 +21,7 @@ public sealed record BpfProgramInfo
     /// <summary>User id that loaded it.</summary>
     public uint CreatedByUid { get; init; }
     /// <summary>Processes holding a file descriptor of the program or of a link to it (from /proc/*/fdinfo), when known.</summary>
-    public IReadOnlyList<int> OwnerProcessIds { get; init; } = Array.Empty<int>();
+    public IReadOnlyList<int> OwnerProcessIds { get; init => field = Flat.List(value, ","); } = FlatList<int>.Empty;
     /// <summary>Number of runs counted while BPF statistics were on (kernel.bpf_stats_enabled or BPF_ENABLE_STATS).</summary>
     public ulong RunCount { get; init; }
     /// <summary>Total run time counted while BPF statistics were on.</summary>

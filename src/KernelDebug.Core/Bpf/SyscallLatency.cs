@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 namespace KernelDebug.Core.Bpf;
 
 /// <summary>
@@ -20,7 +21,7 @@ public sealed record SyscallLatency
     /// <summary>Calls that returned an error (-4095..-1).</summary>
     public ulong Errors { get; init; }
     /// <summary>Failed calls per errno name (ENOENT → 3).</summary>
-    public IReadOnlyDictionary<string, ulong> ErrorsByErrno { get; init; } = new Dictionary<string, ulong>();
+    public IReadOnlyDictionary<string, ulong> ErrorsByErrno { get; init => field = Flat.Map(value); } = FlatMap<string, ulong>.Empty;
     /// <summary>Sum of all latencies.</summary>
     public TimeSpan Total { get; init; }
     /// <summary>Shortest call.</summary>

@@ -113,14 +113,17 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
         ulong dDropped = dropped - _lastDropped, dExits = exits - _lastExits;
         (_lastDropped, _lastExits) = (dropped, exits);
 
-        // Group key: (syscall, tgid, comm) when grouping by process, else syscall alone (both generations merge here).
+        // Group key: (syscall, tgid, process command) when grouping by process, else syscall alone (both generations merge here).
         var groups = new Dictionary<(int Id, uint Tgid, string Comm), (Histogram H, ulong Errors, Dictionary<string, ulong> ByErrno)>();
         (int, uint, string)? GroupOf(byte[] k)
         {
             uint tgid = BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4));
             int id = (int)BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(8));
             string comm = Encoding.UTF8.GetString(k.AsSpan(16, CommLength)).TrimEnd('\0');
-            if (_options.CommandFilter is { } f && !f(comm)) return null;
+            // The key holds the thread's comm (".NET TP Worker"); -Name means the process's command, as the help says.
+            string process = ProcessCommand(tgid) ?? comm;
+            if (_options.CommandFilter is { } f && !f(process) && !f(comm)) return null;
+            comm = process;
             return _options.ByProcess ? (id, tgid, comm) : (id, 0u, "");
         }
         foreach (var (k, v) in hists)
@@ -148,6 +151,17 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
         }
         list.Sort((a, b) => b.Total.CompareTo(a.Total));
         return list;
+    }
+
+    private readonly Dictionary<uint, string?> _processCommands = new();
+
+    /// <summary>The command of a process (its main thread's comm, /proc/TGID/comm), cached; null once it has exited.</summary>
+    private string? ProcessCommand(uint tgid)
+    {
+        if (_processCommands.TryGetValue(tgid, out var c)) return c;
+        c = KernelRoot.Live.TryReadValue($"proc/{tgid}/comm");
+        if (_processCommands.Count > 4096) _processCommands.Clear();
+        return _processCommands[tgid] = c;
     }
 
     private SyscallLatency Record(int id, int? pid, string? comm, Histogram h, ulong errors, IReadOnlyDictionary<string, ulong> byErrno,

@@ -167,30 +167,47 @@ public static partial class HealthChecks
                 string.Join(" ", missing.Where(m => m.Remedy is not null).Select(m => m.Remedy)), probed.Count - missing.Count, [.. probed])];
         });
 
+    /// <summary>
+    /// System calls that mostly wait for something else (a lock owner, a timer, an fd becoming ready, a child, a
+    /// signal, data on a pipe or socket): their latency is idle time, so KD1404 sets them aside rather than rank them.
+    /// </summary>
+    internal static readonly HashSet<string> BlockingWaits =
+    [
+        "futex", "futex_waitv", "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+        "nanosleep", "clock_nanosleep", "pause", "wait4", "waitid", "rt_sigtimedwait", "rt_sigsuspend", "sigsuspend",
+        "accept", "accept4", "read", "readv", "recvfrom", "recvmsg", "recvmmsg", "io_getevents", "io_pgetevents",
+        "io_uring_enter", "msgrcv", "semop", "semtimedop", "mq_timedreceive", "sched_yield", "flock",
+    ];
+
     internal static readonly HealthCheck SyscallSample = new("KD1404", HealthArea.Cpu, "Syscall latency sample",
-        "Measures every system call machine-wide for SampleInterval with the eBPF syscall tracer (Measure-SyscallLatency) and lists the " +
-        "syscalls that took the most time, with the latency histogram of the costliest in the report. Information: what is slow depends on the " +
-        "workload; a syscall whose P99 reaches 100 ms is a warning. Needs root (CAP_BPF, CAP_PERFMON) and BTF; without them it says why.",
+        "Measures every system call of every process except KernelDebug's own for SampleInterval with the eBPF syscall tracer " +
+        "(Measure-SyscallLatency -ByProcess) and lists the process/syscall pairs that spent the most time in the kernel, with the latency " +
+        "histogram of the costliest in the report. Blocking waits (futex, poll, epoll_wait, select, nanosleep, wait4, accept, read/recv on " +
+        "pipes and sockets, ...) are set aside: their latency is idle time, not kernel slowness. Information: what is slow depends on the " +
+        "workload; a non-waiting syscall whose P99 reaches 100 ms is a warning. Needs root (CAP_BPF, CAP_PERFMON) and BTF; without them it says why.",
         true, ctx =>
         {
             ctx.Status?.Invoke($"Measuring syscall latency for {ctx.SampleInterval.TotalSeconds:0.#} s");
             IReadOnlyList<Bpf.SyscallLatency> records;
-            using (var meter = Bpf.SyscallLatencyMeter.Start(ctx.Root, new Bpf.SyscallLatencyOptions()))
+            using (var meter = Bpf.SyscallLatencyMeter.Start(ctx.Root, new Bpf.SyscallLatencyOptions { ByProcess = true }))
             {
                 ctx.Cancel.WaitHandle.WaitOne(ctx.SampleInterval);
                 records = meter.Finish();
             }
-            var top = records.OrderByDescending(r => r.Total).Take(5).ToList();
-            if (top.Count == 0) return [ctx.Finding(HealthSeverity.Info, "No system call was made during the sample.")];
-            var slow = records.Where(r => r.P99 >= TimeSpan.FromMilliseconds(100) && r.Count >= 10)
-                .Where(r => r.Syscall is not ("epoll_wait" or "epoll_pwait" or "poll" or "ppoll" or "select" or "pselect6" or "nanosleep"
-                    or "clock_nanosleep" or "futex" or "wait4" or "waitid" or "read" or "pause" or "rt_sigtimedwait" or "accept" or "accept4"))
-                .ToList();
-            string list = string.Join("; ", top.Select(r => $"{r.Syscall} {r.Count:N0} calls, total {r.Total.TotalMilliseconds:0.#} ms, P99 {r.P99.TotalMilliseconds:0.###} ms"));
+            int self = Environment.ProcessId;
+            var others = records.Where(r => r.ProcessId != self).ToList();
+            var waits = others.Where(r => BlockingWaits.Contains(r.Syscall)).ToList();
+            var work = others.Where(r => !BlockingWaits.Contains(r.Syscall)).ToList();
+            string sampled = $"Sampled every system call of every process except KernelDebug's own (PID {self}) for {ctx.SampleInterval.TotalSeconds:0.#} s" +
+                $"{(records.Count > 0 ? $" ({records[0].AttachMethod})" : "")}; {waits.Sum(r => (double)r.Count):N0} blocking-wait call(s) (futex, poll, epoll_wait, nanosleep, read, ...) set aside";
+            var top = work.OrderByDescending(r => r.Total).Take(5).ToList();
+            if (top.Count == 0) return [ctx.Finding(HealthSeverity.Info, $"{sampled}; no other system call was made.")];
+            var slow = work.Where(r => r.P99 >= TimeSpan.FromMilliseconds(100) && r.Count >= 10).ToList();
+            string list = string.Join("; ", top.Select(r => $"{r.Syscall} by {r.Command} ({r.ProcessId}) {r.Count:N0} calls, total {r.Total.TotalMilliseconds:0.#} ms, P99 {r.P99.TotalMilliseconds:0.###} ms"));
             var sev = slow.Count > 0 ? HealthSeverity.Warning : HealthSeverity.Info;
             string? rec = slow.Count == 0 ? null
-                : $"Slow: {string.Join(", ", slow.Select(r => r.Syscall))}. Find who: Measure-SyscallLatency -Syscall {slow[0].Syscall} -ByProcess -Duration 00:00:10.";
-            return [ctx.Finding(sev, $"Over {ctx.SampleInterval.TotalSeconds:0.#} s ({top[0].AttachMethod}): {list}.", rec, top.Sum(r => (double)r.Count), [.. top])];
+                : $"Slow: {string.Join(", ", slow.Select(r => $"{r.Syscall} ({r.Command})"))}. Look closer: Measure-SyscallLatency -Syscall {slow[0].Syscall} -ProcessId {slow[0].ProcessId} -Duration 00:00:10.";
+            return [ctx.Finding(sev, $"{sampled}. Most time in the kernel: {list}.", rec, top.Sum(r => (double)r.Count), [.. top])];
         });
 
     private static ReportChart MemoryChart(MemoryInfo m)

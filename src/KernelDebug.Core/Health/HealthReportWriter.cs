@@ -168,11 +168,25 @@ public static class HealthReportWriter
         sb.Append("</svg>");
     }
 
+    /// <summary>Width of one character of the report's small axis font (11 px sans-serif), with room to spare.</summary>
+    internal const double SmallCharWidth = 7.0;
+
+    /// <summary>
+    /// Label every step-th bar so that neighbouring labels (centred under their bars) never overlap: the distance
+    /// between two labelled bars must hold the widest label plus a gap.
+    /// </summary>
+    internal static int AxisLabelStep(int bars, double barWidth, int maxLabelChars)
+    {
+        double need = maxLabelChars * SmallCharWidth + 8;
+        return Math.Max(1, Math.Min(bars, (int)Math.Ceiling(need / Math.Max(barWidth, 0.1))));
+    }
+
     private static void Histogram(StringBuilder sb, ReportChart c)
     {
         const int w = 560, h = 200, pad = 30;
         double max = Math.Max(c.Points.Max(p => p.Value), 1e-9);
         double bw = (w - 2 * pad) / (double)c.Points.Count;
+        int step = AxisLabelStep(c.Points.Count, bw, c.Points.Max(p => p.Label.Length));
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h + 40}\" role=\"img\">");
         for (int i = 0; i < c.Points.Count; i++)
         {
@@ -180,7 +194,7 @@ public static class HealthReportWriter
             double bh = p.Value / max * h;
             double x = pad + i * bw;
             sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"bar\" x=\"{x:0.#}\" y=\"{h - bh:0.#}\" width=\"{Math.Max(1, bw - 1):0.#}\" height=\"{bh:0.#}\"><title>{E(p.Label)} {E(c.Unit)}: {p.Value:0}</title></rect>");
-            if (c.Points.Count <= 24 || i % (c.Points.Count / 12 + 1) == 0)
+            if (i % step == 0)
                 sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + bw / 2:0.#}\" y=\"{h + 14}\" text-anchor=\"middle\" class=\"small\">{E(p.Label)}</text>");
         }
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{w / 2}\" y=\"{h + 34}\" text-anchor=\"middle\">{E(c.Unit)}</text></svg>");

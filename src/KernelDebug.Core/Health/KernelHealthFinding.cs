@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 namespace KernelDebug.Core.Health;
 
 /// <summary>How bad a finding is. Sorts from harmless to urgent, so <c>Where-Object Severity -ge Warning</c> works.</summary>
@@ -52,7 +53,7 @@ public sealed record KernelHealthFinding
     /// <summary>What to do about it: the CONFIG_ option, sysctl or command; null when nothing is to be done.</summary>
     public string? Recommendation { get; init; }
     /// <summary>The records behind the finding (memory readings, oopses, tasks...).</summary>
-    public IReadOnlyList<object> Evidence { get; init; } = Array.Empty<object>();
+    public IReadOnlyList<object> Evidence { get; init => field = Flat.List(value); } = FlatList<object>.Empty;
     /// <summary>The measured value the severity was decided on, when there is one (a percentage, a count).</summary>
     public double? Value { get; init; }
     /// <summary>Host the finding is about.</summary>

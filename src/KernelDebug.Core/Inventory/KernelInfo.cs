@@ -20,7 +20,7 @@ public sealed record KernelInfo
     /// <summary>The raw command line.</summary>
     public string? CommandLine { get; init; }
     /// <summary>The command line split into parameters (init's arguments after <c>--</c> left out).</summary>
-    public IReadOnlyList<KernelParameter> Parameters { get; init; } = Array.Empty<KernelParameter>();
+    public IReadOnlyList<KernelParameter> Parameters { get; init => field = Flat.List(value, " "); } = FlatList<KernelParameter>.Empty;
     /// <summary>Taint, decoded.</summary>
     public KernelTaint? Taint { get; init; }
     /// <summary>Memory page size in bytes.</summary>
@@ -28,7 +28,9 @@ public sealed record KernelInfo
     /// <summary>Number of online CPUs.</summary>
     public int CpuCount { get; init; }
     /// <summary>Online NUMA node numbers.</summary>
-    public IReadOnlyList<int> NumaNodes { get; init; } = Array.Empty<int>();
+    public IReadOnlyList<int> NumaNodes { get; init => field = Flat.List(value, ","); } = FlatList<int>.Empty;
+    /// <summary>How many NUMA nodes are online (NumaNodes lists their numbers: one node is usually node 0).</summary>
+    public int NumaNodeCount => NumaNodes.Count;
     /// <summary>Kernel lockdown mode (none, integrity, confidentiality): from securityfs, else lockdown= on the command line, else the CONFIG_LOCK_DOWN_KERNEL_FORCE_* option; null when none of them tells.</summary>
     public string? Lockdown { get; init; }
     /// <summary>Whether a crash (kdump) kernel is loaded; null when the kernel has no kexec support.</summary>

@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using KernelDebug.Core.Parsing;
@@ -5,7 +6,11 @@ using KernelDebug.Core.Parsing;
 namespace KernelDebug.Core.Inventory;
 
 /// <summary>A file a snapshot could not copy, and why.</summary>
-public sealed record SnapshotFailure(string Path, string Reason);
+public sealed record SnapshotFailure(string Path, string Reason)
+{
+    /// <summary>"path: reason", for tables and CSV.</summary>
+    public override string ToString() => $"{Path}: {Reason}";
+}
 
 /// <summary>
 /// The description a snapshot writes at its top (<see cref="KernelRoot.SnapshotManifestName"/>): which machine,
@@ -26,9 +31,9 @@ public sealed record SnapshotManifest
     /// <summary>Total bytes copied.</summary>
     public long TotalBytes { get; init; }
     /// <summary>Files that could not be copied.</summary>
-    public IReadOnlyList<SnapshotFailure> Failed { get; init; } = Array.Empty<SnapshotFailure>();
+    public IReadOnlyList<SnapshotFailure> Failed { get; init => field = Flat.List(value); } = FlatList<SnapshotFailure>.Empty;
     /// <summary>Files that existed on the machine but were left out on purpose (too large, such as BTF), as paths below the root; readers treat them as present.</summary>
-    public IReadOnlyList<string> Omitted { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Omitted { get; init => field = Flat.List(value); } = FlatList<string>.Empty;
     /// <summary>Number of online CPUs of the captured machine.</summary>
     public int CpuCount { get; init; }
     /// <summary>Where the snapshot was written (a directory or .tar.gz); not stored in the file.</summary>

@@ -48,19 +48,24 @@ public sealed partial class SnapshotWriter
         return w.Run(progress, cancel);
     }
 
-    /// <summary>Writes a snapshot into a gzip-compressed tar file (through a temporary directory that is removed afterwards).</summary>
+    /// <summary>
+    /// Writes a snapshot into a gzip-compressed tar file (through a temporary directory that is removed afterwards).
+    /// The archive holds one top folder named after the file (web1.tar.gz holds web1/), so unpacking it by hand
+    /// does not scatter proc/ and sys/ into the current directory.
+    /// </summary>
     public static SnapshotManifest WriteArchive(KernelRoot source, string archivePath, ProgressHandler? progress = null, CancellationToken cancel = default)
     {
         string temp = Path.Combine(Path.GetTempPath(), "kd-snapshot-" + Guid.NewGuid().ToString("N")[..12]);
+        string top = Path.Combine(temp, ArchiveTopFolder(archivePath));
         try
         {
-            var manifest = Write(source, temp, progress, cancel);
+            var manifest = Write(source, top, progress, cancel);
             progress?.Invoke("compressing " + archivePath, 99);
             string full = Path.GetFullPath(archivePath);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
             using (var fs = new FileStream(full, FileMode.Create, FileAccess.Write))
             using (var gz = new GZipStream(fs, CompressionLevel.Optimal))
-                TarFile.CreateFromDirectory(temp, gz, includeBaseDirectory: false);
+                TarFile.CreateFromDirectory(top, gz, includeBaseDirectory: true);
             return manifest;
         }
         finally
@@ -69,13 +74,28 @@ public sealed partial class SnapshotWriter
         }
     }
 
-    /// <summary>Unpacks a snapshot archive written by <see cref="WriteArchive"/> into a directory, for <see cref="KernelRoot"/>.</summary>
-    public static void ExtractArchive(string archivePath, string destination)
+    /// <summary>
+    /// Unpacks a snapshot archive written by <see cref="WriteArchive"/> into a directory and returns the snapshot's
+    /// root in it: the archive's one top folder, or <paramref name="destination"/> itself for an archive without one
+    /// (written before archives had a top folder).
+    /// </summary>
+    public static string ExtractArchive(string archivePath, string destination)
     {
         Directory.CreateDirectory(destination);
-        using var fs = File.OpenRead(archivePath);
-        using var gz = new GZipStream(fs, CompressionMode.Decompress);
-        TarFile.ExtractToDirectory(gz, destination, overwriteFiles: true);
+        using (var fs = File.OpenRead(archivePath))
+        using (var gz = new GZipStream(fs, CompressionMode.Decompress))
+            TarFile.ExtractToDirectory(gz, destination, overwriteFiles: true);
+        var entries = Directory.GetFileSystemEntries(destination);
+        return entries.Length == 1 && Directory.Exists(entries[0]) ? entries[0] : destination;
+    }
+
+    /// <summary>The top folder of an archive: its file name without .tar.gz/.tgz ("snapshot" if nothing is left).</summary>
+    public static string ArchiveTopFolder(string archivePath)
+    {
+        string name = Path.GetFileName(archivePath);
+        foreach (var ext in new[] { ".tar.gz", ".tgz" })
+            if (name.EndsWith(ext, StringComparison.OrdinalIgnoreCase)) { name = name[..^ext.Length]; break; }
+        return name.Length == 0 ? "snapshot" : name;
     }
 
     /// <summary>Whether a path names an archive (<c>.tar.gz</c> or <c>.tgz</c>) rather than a directory.</summary>

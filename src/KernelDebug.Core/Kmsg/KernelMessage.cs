@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 namespace KernelDebug.Core.Kmsg;
 
 /// <summary>Syslog severity of a kernel message (the <c>KERN_*</c> levels).</summary>
@@ -115,7 +116,7 @@ public sealed record KernelMessage
     /// <summary>1-based line number in <see cref="Source"/> (for files), else null.</summary>
     public int? LineNumber { get => _lineNumber == NoInt ? null : _lineNumber; init => _lineNumber = value ?? NoInt; }
     /// <summary>All continuation keys of the record (<c>SUBSYSTEM</c>, <c>DEVICE</c> and any others a driver attached), or null when it had none.</summary>
-    public IReadOnlyDictionary<string, string>? Properties { get; init; }
+    public IReadOnlyDictionary<string, string>? Properties { get; init => field = value is null ? null : Flat.Map(value); }
     /// <summary>
     /// How many records were lost just before this one: overwritten in the kernel's ring buffer before they were read
     /// (<c>EPIPE</c>) or missing from the sequence numbers. Null when none were lost; 0 when a loss was seen but its size is unknown.

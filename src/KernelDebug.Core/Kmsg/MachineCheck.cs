@@ -60,24 +60,36 @@ public sealed record MachineCheck
     public int Bank { get; init; }
     /// <summary>MCi_STATUS.</summary>
     public ulong Status { get; init; }
+    /// <summary>Status in hex as the kernel prints it (0x...); Status stays numeric for filtering.</summary>
+    public string? StatusHex => Flat.Hex(Status);
     /// <summary>MCG_STATUS.</summary>
     public ulong McgStatus { get; init; }
+    /// <summary>McgStatus in hex as the kernel prints it (0x...); McgStatus stays numeric for filtering.</summary>
+    public string? McgStatusHex => Flat.Hex(McgStatus);
     /// <summary>True when logged from the machine-check exception itself (MCG_STATUS.MCIP), not by polling or CMCI.</summary>
     public bool Exception { get; init; }
     /// <summary>MCi_ADDR, when logged.</summary>
     public ulong? Address { get; init; }
+    /// <summary>Address in hex as the kernel prints it (0x...); Address stays numeric for filtering.</summary>
+    public string? AddressHex => Flat.Hex(Address);
     /// <summary>MCi_MISC, when logged.</summary>
     public ulong? Misc { get; init; }
+    /// <summary>Misc in hex as the kernel prints it (0x...); Misc stays numeric for filtering.</summary>
+    public string? MiscHex => Flat.Hex(Misc);
     /// <summary>Protected processor inventory number, when logged.</summary>
     public ulong? Ppin { get; init; }
     /// <summary>AMD SMCA syndrome, when logged.</summary>
     public ulong? Syndrome { get; init; }
     /// <summary>AMD SMCA IP identification, when logged.</summary>
     public ulong? Ipid { get; init; }
+    /// <summary>Ipid in hex as the kernel prints it (0x...); Ipid stays numeric for filtering.</summary>
+    public string? IpidHex => Flat.Hex(Ipid);
     /// <summary>Time-stamp counter when logged.</summary>
     public ulong? Tsc { get; init; }
     /// <summary>Instruction pointer, when logged.</summary>
     public ulong? InstructionPointer { get; init; }
+    /// <summary>InstructionPointer in hex as the kernel prints it (0x...); InstructionPointer stays numeric for filtering.</summary>
+    public string? InstructionPointerHex => Flat.Hex(InstructionPointer);
     /// <summary>Code segment of the instruction pointer.</summary>
     public int? CodeSegment { get; init; }
     /// <summary>The kernel symbol at the instruction pointer (<c>{intel_idle+0x66/0x1a0}</c>).</summary>
@@ -99,7 +111,7 @@ public sealed record MachineCheck
     /// <summary>Time since boot of the log line, when it had a timestamp.</summary>
     public TimeSpan? Uptime { get; init; }
     /// <summary>Other <c>[Hardware Error]</c> lines logged with it (vendor decoders).</summary>
-    public IReadOnlyList<string> Messages { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Messages { get; init => field = Flat.List(value, "\n"); } = FlatList<string>.Empty;
 
     /// <summary>VAL: the bank holds a valid error.</summary>
     public bool Valid => (Status & (1UL << 63)) != 0;

@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 namespace KernelDebug.Core.Kmsg;
 
 /// <summary>What limited the allocation that ran out of memory (<c>oom-kill:constraint=</c>, mm/oom_kill.c).</summary>
@@ -31,6 +32,8 @@ public sealed record OomEvent
     public int? TriggerProcessId { get; init; }
     /// <summary>The allocation's GFP mask.</summary>
     public ulong? GfpMask { get; init; }
+    /// <summary>GfpMask in hex as the kernel prints it (0x...); GfpMask stays numeric for filtering.</summary>
+    public string? GfpMaskHex => Flat.Hex(GfpMask);
     /// <summary>The GFP mask decoded by the kernel, e.g. <c>GFP_HIGHUSER_MOVABLE|__GFP_COMP</c>.</summary>
     public string? GfpFlags { get; init; }
     /// <summary>The allocation order (2^order pages); -1 for a sysrq-forced OOM.</summary>
@@ -95,7 +98,7 @@ public sealed record OomEvent
     /// <summary>Line of the event's first message in <see cref="Source"/>.</summary>
     public int? LineNumber { get; init; }
     /// <summary>The event's log lines (at most <see cref="OomEventParser.MaxLines"/>).</summary>
-    public IReadOnlyList<string> Lines { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Lines { get; init => field = Flat.List(value, "\n"); } = FlatList<string>.Empty;
 
     /// <inheritdoc />
     public override string ToString() => $"{Message ?? "OOM"}: {VictimCommand ?? "?"} ({VictimProcessId}) killed, trigger {TriggerCommand}";

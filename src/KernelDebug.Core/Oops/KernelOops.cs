@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Inventory;
 using KernelDebug.Core.Kmsg;
 using KernelDebug.Core.Symbols;
@@ -74,6 +75,8 @@ public sealed record MemoryAccess
     public int? SizeBytes { get; init; }
     /// <summary>The accessed address.</summary>
     public ulong? Address { get; init; }
+    /// <summary>Address in hex as the kernel prints it (0x...); Address stays numeric for filtering.</summary>
+    public string? AddressHex => Flat.Hex(Address);
     /// <summary>Task that allocated the object (<c>Allocated by task N</c>).</summary>
     public int? AllocatedByTask { get; init; }
     /// <summary>Task that freed the object (<c>Freed by task N</c>).</summary>
@@ -100,7 +103,7 @@ public sealed record KernelOops
     /// <summary>One-line title, e.g. <c>KASAN: use-after-free Read in foo</c>, with volatile parts normalised (NUM, ADDR).</summary>
     public required string Title { get; init; }
     /// <summary>Alternative titles of the same bug (e.g. <c>bad-access in foo</c>), for deduplication.</summary>
-    public IReadOnlyList<string> AltTitles { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> AltTitles { get; init => field = Flat.List(value); } = FlatList<string>.Empty;
     /// <summary>The function blamed (first frame that is not reporting, locking, allocation or entry infrastructure).</summary>
     public string? GuiltyFrame { get; init; }
     /// <summary>Stable hash of the kind and the first reliable, non-infrastructure frames: same bug, same signature.</summary>
@@ -135,16 +138,17 @@ public sealed record KernelOops
     public StackFrame? InstructionPointer { get; init; }
     /// <summary>The faulting data address (page fault address, KASAN/KFENCE address, CR2).</summary>
     public ulong? FaultAddress { get; init; }
+    /// <summary>FaultAddress in hex as the kernel prints it (0x...); FaultAddress stays numeric for filtering.</summary>
+    public string? FaultAddressHex => Flat.Hex(FaultAddress);
     /// <summary>The error code (<c>0000</c> of <c>[#1]</c> lines, <c>#PF: error_code(0x0002)</c>).</summary>
     public string? ErrorCode { get; init; }
     /// <summary>Register dump: name → value.</summary>
-    public IReadOnlyDictionary<string, ulong> Registers { get; init; } = new Dictionary<string, ulong>();
+    public IReadOnlyDictionary<string, ulong> Registers { get; init => field = Flat.Map(value, v => $"0x{v:x}"); } = FlatMap<string, ulong>.Empty;
     /// <summary><see cref="FaultAddress"/> in hex.</summary>
-    public string? FaultAddressHex => FaultAddress is { } a ? $"0x{a:x}" : null;
     /// <summary>Frames of the main call trace, with their stack context (IRQ, TASK, NMI ...).</summary>
-    public IReadOnlyList<StackFrame> Frames { get; init; } = Array.Empty<StackFrame>();
+    public IReadOnlyList<StackFrame> Frames { get; init => field = Flat.List(value); } = FlatList<StackFrame>.Empty;
     /// <summary>Modules linked in.</summary>
-    public IReadOnlyList<string> Modules { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Modules { get; init => field = Flat.List(value, ","); } = FlatList<string>.Empty;
     /// <summary>KASAN/KFENCE access details, else null.</summary>
     public MemoryAccess? Access { get; init; }
     /// <summary>The report's <c>Code:</c> bytes decoded (x86 by Iced, arm64/arm by Capstone), null when it has no <c>Code:</c> line.</summary>
@@ -170,7 +174,7 @@ public sealed record KernelOops
     /// <summary>1-based line (or message index) of the report's last line.</summary>
     public int EndLine { get; init; }
     /// <summary>The report's raw lines (message texts, first to last, all contexts).</summary>
-    public IReadOnlyList<string> Lines { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Lines { get; init => field = Flat.List(value, "\n"); } = FlatList<string>.Empty;
 
     /// <inheritdoc />
     public override string ToString() => Title;

@@ -34,7 +34,7 @@ internal sealed class OopsDetails
     private static readonly Regex IpRe = new(@"^\s*(?:RIP|EIP|IP|NIP|pc|PC is at)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\[<?[0-9a-f]+>?\]\s*)*(?<f>[A-Za-z_.][A-Za-z0-9_.]*\+0x[0-9a-f]+(?:/0x[0-9a-f]+)?(?: \[[^\]]+\])?)",
         RegexOptions.ExplicitCapture);
     private static readonly Regex RegStart = new(@"^\s*(?:R[A-Z0-9]{1,3}|E[A-Z]{2}|[CDEFGS]S|CR[0-9]|DR[0-9]|x[0-9]{1,2}|lr|sp|pstate)\s*:", RegexOptions.ExplicitCapture);
-    private static readonly Regex RegPair = new(@"(?<n>[A-Za-z][A-Za-z0-9]{0,5})\s*: ?(?:[0-9a-f]{4}:)?(?<v>[0-9a-f]{4,16})\b", RegexOptions.ExplicitCapture);
+    private static readonly Regex RegPair = new(@"(?<n>[A-Za-z][A-Za-z0-9]{0,5})\s*: ?(?:[0-9a-f]{4}:)?(?<v>[0-9a-f]{4,16})\b(?!:)", RegexOptions.ExplicitCapture);
     private static readonly Regex KasanHeader = new(@"BUG: KASAN: (?<bug>[a-z\-]+)", RegexOptions.ExplicitCapture);
     private static readonly Regex KasanAccess = new(@"(?<op>Read|Write) of size (?<size>\d+) at addr (?<addr>[0-9a-f]+)", RegexOptions.ExplicitCapture);
     private static readonly Regex KfenceHeader = new(@"BUG: KFENCE: (?<bug>use-after-free|out-of-bounds|invalid|memory corruption|invalid free)(?: (?<op>read|write))? in", RegexOptions.ExplicitCapture);

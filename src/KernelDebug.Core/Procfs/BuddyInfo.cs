@@ -54,7 +54,7 @@ public sealed record MemoryFragmentation
     /// <summary>The allocation order the indexes are for (9 = 2 MiB huge pages with 4 KiB pages).</summary>
     public int Order { get; init; }
     /// <summary>Free blocks per order.</summary>
-    public IReadOnlyList<long> FreeBlocks { get; init; } = Array.Empty<long>();
+    public IReadOnlyList<long> FreeBlocks { get; init => field = Flat.List(value); } = FlatList<long>.Empty;
     /// <summary>Free pages in the zone.</summary>
     public long FreePages { get; init; }
     /// <summary>Free memory in the zone.</summary>
@@ -76,7 +76,7 @@ public sealed record MemoryFragmentation
     /// </summary>
     public double? ExternalFragmentationIndex { get; init; }
     /// <summary>The unusable free space index (0 to 1) for every order.</summary>
-    public IReadOnlyList<double> UnusableIndexByOrder { get; init; } = Array.Empty<double>();
+    public IReadOnlyList<double> UnusableIndexByOrder { get; init => field = Flat.List(value); } = FlatList<double>.Empty;
 
     /// <summary>The fragmentation of a zone for allocations of <paramref name="order"/>.</summary>
     public static MemoryFragmentation From(BuddyZone zone, int order, int pageSize)

@@ -45,9 +45,9 @@ public sealed record LockStat
     /// <summary>Average hold.</summary>
     public TimeSpan HoldTimeAverage { get; init; }
     /// <summary>Call sites that waited for the lock (up to four, the first block after the stats).</summary>
-    public IReadOnlyList<LockContentionPoint> ContentionPoints { get; init; } = Array.Empty<LockContentionPoint>();
+    public IReadOnlyList<LockContentionPoint> ContentionPoints { get; init => field = Flat.List(value); } = FlatList<LockContentionPoint>.Empty;
     /// <summary>Call sites holding the lock while others waited (the second block).</summary>
-    public IReadOnlyList<LockContentionPoint> ContendingPoints { get; init; } = Array.Empty<LockContentionPoint>();
+    public IReadOnlyList<LockContentionPoint> ContendingPoints { get; init => field = Flat.List(value); } = FlatList<LockContentionPoint>.Empty;
 }
 
 /// <summary>Parses <c>/proc/lock_stat</c> (CONFIG_LOCK_STAT; format "lock_stat version 0.4", described in Documentation/locking/lockstat.rst).</summary>

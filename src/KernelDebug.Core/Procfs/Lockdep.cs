@@ -18,7 +18,7 @@ public sealed record LockdepClass
     /// <summary>Usage in IRQ contexts, four characters (hardirq, hardirq-read, softirq, softirq-read): '.', '-', '+', '?' as in lockdep-design.rst.</summary>
     public string? Usage { get; init; }
     /// <summary>The classes taken directly after this one (" -&gt; [key] name" lines).</summary>
-    public IReadOnlyList<string> DirectDependencies { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> DirectDependencies { get; init => field = Flat.List(value, ","); } = FlatList<string>.Empty;
 }
 
 /// <summary>One line of <c>/proc/lockdep_stats</c> ("lock-classes:  1616 [max: 8192]").</summary>

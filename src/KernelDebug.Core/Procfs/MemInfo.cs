@@ -79,7 +79,7 @@ public sealed record MemoryInfo
     /// <summary>Hardware-poisoned memory.</summary>
     public long? HardwareCorrupted { get; init; }
     /// <summary>Every line: name → bytes (or a count for the HugePages_ lines).</summary>
-    public IReadOnlyDictionary<string, long> Values { get; init; } = new Dictionary<string, long>();
+    public IReadOnlyDictionary<string, long> Values { get; init => field = Flat.Map(value); } = FlatMap<string, long>.Empty;
 }
 
 /// <summary>Parses <c>/proc/meminfo</c> and <c>/sys/devices/system/node/nodeN/meminfo</c>.</summary>

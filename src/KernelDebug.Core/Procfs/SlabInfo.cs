@@ -34,7 +34,7 @@ public sealed record SlabCache
     /// <summary>Whether the kernel may reclaim the cache under memory pressure (SLAB_RECLAIM_ACCOUNT); null without sysfs.</summary>
     public bool? Reclaimable { get; init; }
     /// <summary>The other names this cache serves: SLUB merges caches of compatible size and flags.</summary>
-    public IReadOnlyList<string> Aliases { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Aliases { get; init => field = Flat.List(value, ","); } = FlatList<string>.Empty;
     /// <summary>The object size its creator asked for (sysfs <c>object_size</c>), before metadata and alignment.</summary>
     public long? RequestedObjectSize { get; init; }
     /// <summary>Page allocation order of one slab (sysfs <c>order</c>).</summary>
@@ -44,7 +44,7 @@ public sealed record SlabCache
     /// <summary>Slabs held by CPUs (sysfs <c>cpu_slabs</c>).</summary>
     public long? CpuSlabs { get; init; }
     /// <summary>The cache's SLAB_* flags that sysfs shows (SLAB_HWCACHE_ALIGN, SLAB_TYPESAFE_BY_RCU, ...).</summary>
-    public IReadOnlyList<string> Flags { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Flags { get; init => field = Flat.List(value, ","); } = FlatList<string>.Empty;
     /// <summary>When the numbers were read.</summary>
     public DateTimeOffset Timestamp { get; init; }
 }

@@ -47,7 +47,7 @@ public sealed record VmStat
     /// <summary>Major page faults (needing I/O).</summary>
     public long MajorFaults { get; init; }
     /// <summary>Every counter of the file, in file order.</summary>
-    public IReadOnlyDictionary<string, long> Counters { get; init; } = new Dictionary<string, long>();
+    public IReadOnlyDictionary<string, long> Counters { get; init => field = Flat.Map(value); } = FlatMap<string, long>.Empty;
 
     /// <summary>Builds the record from parsed counters.</summary>
     public static VmStat From(IReadOnlyDictionary<string, long> c, DateTimeOffset timestamp) => new()
@@ -120,7 +120,7 @@ public sealed record VmStatRate
     /// <summary>Major faults per second.</summary>
     public double MajorFaults { get; init; }
     /// <summary>Per-second rate of every counter that changed (gauges such as <c>nr_free_pages</c> give their change per second).</summary>
-    public IReadOnlyDictionary<string, double> Rates { get; init; } = new Dictionary<string, double>();
+    public IReadOnlyDictionary<string, double> Rates { get; init => field = Flat.Map(value); } = FlatMap<string, double>.Empty;
 
     /// <summary>The rates from <paramref name="before"/> to <paramref name="after"/>.</summary>
     public static VmStatRate Between(VmStat before, VmStat after)
@@ -164,7 +164,27 @@ public sealed record VmStatRate
 /// <param name="Delta">Change since the previous sample; null for a single read.</param>
 /// <param name="PerSecond">Change per second; null for a single read.</param>
 /// <param name="Timestamp">When it was read.</param>
-public sealed record VmStatCounter(string Name, long Value, long? Delta, double? PerSecond, DateTimeOffset Timestamp);
+public sealed record VmStatCounter(string Name, long Value, long? Delta, double? PerSecond, DateTimeOffset Timestamp)
+{
+    /// <summary>One row per counter of <paramref name="now"/> whose name <paramref name="match"/> accepts, with no change (totals).</summary>
+    public static IEnumerable<VmStatCounter> Of(VmStat now, Func<string, bool> match) =>
+        now.Counters.Where(kv => match(kv.Key)).Select(kv => new VmStatCounter(kv.Key, kv.Value, null, null, now.Timestamp));
+
+    /// <summary>
+    /// One row per counter of <paramref name="after"/> whose name <paramref name="match"/> accepts: its value, its change since
+    /// <paramref name="before"/> (0 for a counter that appeared) and that change per second.
+    /// </summary>
+    public static IEnumerable<VmStatCounter> Between(VmStat before, VmStat after, Func<string, bool> match)
+    {
+        double secs = (after.Timestamp - before.Timestamp).TotalSeconds;
+        foreach (var (k, value) in after.Counters)
+        {
+            if (!match(k)) continue;
+            long d = before.Counters.TryGetValue(k, out long old) ? value - old : 0;
+            yield return new VmStatCounter(k, value, d, secs > 0 ? d / secs : 0, after.Timestamp);
+        }
+    }
+}
 
 /// <summary>Parses <c>/proc/vmstat</c> ("name value" per line).</summary>
 public static class VmStatParser

@@ -8,6 +8,9 @@ namespace KernelDebug.Core.Profiling;
 /// </summary>
 public sealed record FoldedStack(IReadOnlyList<string> Frames, long Count)
 {
+    /// <summary>Frames from the root to the leaf (prints as a;b;c).</summary>
+    public IReadOnlyList<string> Frames { get; init => field = Flat.List(value); } = Flat.List(Frames);
+
     /// <summary>The stack as folded text without the count.</summary>
     public string Stack => string.Join(';', Frames);
 

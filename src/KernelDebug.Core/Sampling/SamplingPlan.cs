@@ -45,7 +45,16 @@ public sealed record SamplingPlan
         if (Count is { } n && n < 1)
             throw new KernelDebugException("InvalidCount", KernelErrorCategory.InvalidArgument, "-Count must be at least 1.", null, n);
         if (Continuous && Count is not null)
-            throw new KernelDebugException("ContinuousWithCount", KernelErrorCategory.InvalidArgument, "-Continuous and -Count contradict each other.", "Give one of them.", Count);
+            throw new KernelDebugException("SamplingArgumentsConflict", KernelErrorCategory.InvalidArgument,
+                "-Count and -Continuous contradict each other.", "Pass -Count N for N samples, or -Continuous to sample until Ctrl+C.", Count);
         return this;
     }
+
+    /// <summary>
+    /// The validated plan of a sampling reader's -Interval/-Count/-Continuous (null = not given), or null when none
+    /// was given (the reader reads once). Readers have no -Duration: a sample is one interval.
+    /// </summary>
+    public static SamplingPlan? From(TimeSpan? interval, int? count, bool continuous) =>
+        interval is null && count is null && !continuous ? null
+        : new SamplingPlan { Interval = interval, Count = count, Continuous = continuous }.Validate();
 }

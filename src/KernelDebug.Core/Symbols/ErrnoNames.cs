@@ -148,6 +148,12 @@ public static class ErrnoNames
     public static string NameOf(int errno) => ByNumber.TryGetValue(errno, out var n) ? n : $"E{errno}";
 
     /// <summary>The number for a name (ENOENT or enoent) or a decimal string; null when unknown.</summary>
+    /// <summary>An errno given as a name (ENOENT) or number (2).</summary>
+    /// <exception cref="Errors.KernelDebugException">UnknownErrno, with the remedy.</exception>
+    public static int ParseOrThrow(string text) => Parse(text) ?? throw new Errors.KernelDebugException("UnknownErrno",
+        Errors.KernelErrorCategory.InvalidArgument, $"'{text}' is not an errno name or number.",
+        "Use a name such as ENOENT or EACCES (tab completion lists them).", text);
+
     public static int? Parse(string name) =>
         ByName.TryGetValue(name.Trim(), out int n) ? n : int.TryParse(name, out n) && n > 0 ? n : null;
 }

@@ -11,6 +11,8 @@ public sealed record KernelSymbol
     public required string Name { get; init; }
     /// <summary>Start address.</summary>
     public ulong Address { get; init; }
+    /// <summary>Address in hex as the kernel prints it (0x...); Address stays numeric for filtering.</summary>
+    public string? AddressHex => Flat.Hex(Address);
     /// <summary>nm-style type letter: T/t text, D/d data, B/b bss, R/r read-only, W/w weak.</summary>
     public char Type { get; init; }
     /// <summary>Module that defines it, or null for the core kernel.</summary>

@@ -22,6 +22,8 @@ public sealed record StackFrame
     public string? Context { get; init; }
     /// <summary>Instruction address, when printed or known.</summary>
     public ulong? Address { get; init; }
+    /// <summary>Address in hex as the kernel prints it (0x...); Address stays numeric for filtering.</summary>
+    public string? AddressHex => Flat.Hex(Address);
     /// <summary>Source file and line, when the report carries them (<c>mm/slub.c:123</c>).</summary>
     public string? Source { get; init; }
 

@@ -43,6 +43,24 @@ public sealed class SyscallTable
     /// <summary>The name for a number, or <c>syscall_N</c> when the table does not know it.</summary>
     public string NameOf(int id) => _byId.TryGetValue(id, out var e) ? e.Name : $"syscall_{id}";
 
+    /// <summary>
+    /// The syscall numbers that name patterns select (the caller supplies the matcher, e.g. PowerShell wildcards).
+    /// </summary>
+    /// <exception cref="Errors.KernelDebugException">UnknownSyscall: a pattern matches no system call of this table.</exception>
+    public IReadOnlyCollection<int> Resolve(IEnumerable<(string Text, Func<string, bool> Matches)> patterns)
+    {
+        var ids = new HashSet<int>();
+        foreach (var (text, matches) in patterns)
+        {
+            var found = All.Where(e => matches(e.Name)).ToList();
+            if (found.Count == 0)
+                throw new Errors.KernelDebugException("UnknownSyscall", Errors.KernelErrorCategory.InvalidArgument,
+                    $"'{text}' matches no system call of {Architecture}.", "Use tab completion on -Syscall to list the names.", text);
+            foreach (var e in found) ids.Add(e.Id);
+        }
+        return ids;
+    }
+
     private static readonly Lazy<SyscallTable> X64 = new(() =>
     {
         using var s = typeof(SyscallTable).Assembly.GetManifestResourceStream("KernelDebug.Symbols.syscall_64.tbl")

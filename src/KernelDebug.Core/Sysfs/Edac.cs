@@ -9,6 +9,9 @@ namespace KernelDebug.Core.Sysfs;
 /// </summary>
 public sealed record EdacDimm
 {
+    /// <summary>"mc0/dimm0 (label)", for tables and CSV.</summary>
+    public override string ToString() => Label is { Length: > 0 } l ? $"{Controller}/{Name} ({l})" : $"{Controller}/{Name}";
+
     /// <summary>Controller directory name (<c>mc0</c>).</summary>
     public required string Controller { get; init; }
     /// <summary>Controller driver name (<c>mc_name</c>, e.g. <c>Skylake Socket#0 IMC#0</c>).</summary>
@@ -53,7 +56,7 @@ public sealed record EdacMemoryController
     /// <summary>Time since the counters were reset (<c>seconds_since_reset</c>).</summary>
     public TimeSpan? SinceReset { get; init; }
     /// <summary>Its modules, ranks or chip-select row channels.</summary>
-    public IReadOnlyList<EdacDimm> Dimms { get; init; } = Array.Empty<EdacDimm>();
+    public IReadOnlyList<EdacDimm> Dimms { get; init => field = Flat.List(value); } = FlatList<EdacDimm>.Empty;
 }
 
 /// <summary>EDAC's PCI bus parity counters (<c>/sys/devices/system/edac/pci/</c>), where the driver checks them.</summary>

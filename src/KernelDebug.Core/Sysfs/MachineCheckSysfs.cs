@@ -23,7 +23,7 @@ public sealed record MachineCheckSettings
     /// <summary>Program run when an error is logged.</summary>
     public string? Trigger { get; init; }
     /// <summary>MCi_CTL of each bank (bankN), by bank number.</summary>
-    public IReadOnlyList<ulong> BankControls { get; init; } = Array.Empty<ulong>();
+    public IReadOnlyList<ulong> BankControls { get; init => field = Flat.Hex(value); } = FlatList<ulong>.Empty;
 }
 
 /// <summary>Reads machine checks: records from the kernel log, settings from sysfs, and whether the kernel has MCE at all.</summary>

@@ -19,7 +19,7 @@ public sealed record BlockedTask
     /// <summary>The kernel function it sleeps in (<c>wchan</c>), or null when unknown.</summary>
     public string? WaitChannel { get; init; }
     /// <summary>The kernel stack, innermost first (root only; empty otherwise).</summary>
-    public IReadOnlyList<StackFrame> Stack { get; init; } = Array.Empty<StackFrame>();
+    public IReadOnlyList<StackFrame> Stack { get; init => field = Flat.List(value); } = FlatList<StackFrame>.Empty;
     /// <summary>The cgroup (v2 path) the task is in.</summary>
     public string? CGroup { get; init; }
     /// <summary>Whether it is a kernel thread.</summary>

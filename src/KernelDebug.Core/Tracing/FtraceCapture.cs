@@ -18,9 +18,9 @@ public enum FtraceCaptureState
 public sealed class FtraceCaptureOptions
 {
     /// <summary>Event patterns (<c>system:event</c>, wildcards allowed).</summary>
-    public IReadOnlyList<string> Events { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Events { get; init => field = Flat.List(value, ","); } = FlatList<string>.Empty;
     /// <summary>Functions for the function tracer (<c>set_ftrace_filter</c> globs); empty for an event-only capture.</summary>
-    public IReadOnlyList<string> Functions { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Functions { get; init => field = Flat.List(value, ","); } = FlatList<string>.Empty;
     /// <summary>Functions the function tracer leaves out (<c>set_ftrace_notrace</c>).</summary>
     public IReadOnlyList<string> ExcludeFunctions { get; init; } = Array.Empty<string>();
     /// <summary>A filter expression applied to every selected event (the kernel's events.rst syntax).</summary>
@@ -28,9 +28,9 @@ public sealed class FtraceCaptureOptions
     /// <summary>Per-event filters (<c>system:event</c> → expression), applied after <see cref="Filter"/>.</summary>
     public IReadOnlyDictionary<string, string>? EventFilters { get; init; }
     /// <summary>Only these pids (set_event_pid); empty for all.</summary>
-    public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    public IReadOnlyList<int> ProcessIds { get; init => field = Flat.List(value, ","); } = FlatList<int>.Empty;
     /// <summary>Only these CPUs (tracing_cpumask); empty for all.</summary>
-    public IReadOnlyList<int> Cpus { get; init; } = Array.Empty<int>();
+    public IReadOnlyList<int> Cpus { get; init => field = Flat.List(value, ","); } = FlatList<int>.Empty;
     /// <summary>Per-CPU ring-buffer size in bytes; null keeps the kernel's default.</summary>
     public long? BufferSize { get; init; }
     /// <summary>Instance name; <c>kerneldebug-</c> is put in front when missing. Null: <c>kerneldebug-&lt;pid&gt;-&lt;n&gt;</c>.</summary>
@@ -47,15 +47,15 @@ public sealed class FtraceCapture
     /// <summary>The instance directory.</summary>
     public string Instance { get; init; } = "";
     /// <summary>Enabled events (<c>system:event</c>).</summary>
-    public IReadOnlyList<string> Events { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Events { get; init => field = Flat.List(value, ","); } = FlatList<string>.Empty;
     /// <summary>Traced functions (function tracer); empty for event captures.</summary>
-    public IReadOnlyList<string> Functions { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Functions { get; init => field = Flat.List(value, ","); } = FlatList<string>.Empty;
     /// <summary>The filter expression applied to the events, if any.</summary>
     public string? Filter { get; init; }
     /// <summary>Pids the capture is restricted to; empty for all.</summary>
-    public IReadOnlyList<int> ProcessIds { get; init; } = Array.Empty<int>();
+    public IReadOnlyList<int> ProcessIds { get; init => field = Flat.List(value, ","); } = FlatList<int>.Empty;
     /// <summary>CPUs the capture is restricted to; empty for all.</summary>
-    public IReadOnlyList<int> Cpus { get; init; } = Array.Empty<int>();
+    public IReadOnlyList<int> Cpus { get; init => field = Flat.List(value, ","); } = FlatList<int>.Empty;
     /// <summary>When the capture was started.</summary>
     public DateTimeOffset? StartTime { get; init; }
     /// <summary>Running, Stopped, or Orphaned.</summary>

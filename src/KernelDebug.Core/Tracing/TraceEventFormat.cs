@@ -51,8 +51,11 @@ public sealed record TraceEventFormat(string System, string Name, int Id, IReadO
     /// <summary><c>system:event</c>, the form set_event and -Event use.</summary>
     public string FullName => System + ":" + Name;
 
+    /// <summary>Every field in offset order, common fields first (prints as name;name;... in CSV).</summary>
+    public IReadOnlyList<TraceEventField> Fields { get; init => field = Flat.List(value); } = Flat.List(Fields);
+
     /// <summary>The event's own fields (without <c>common_</c>).</summary>
-    public IEnumerable<TraceEventField> EventFields => Fields.Where(f => !f.IsCommon);
+    public IEnumerable<TraceEventField> EventFields => Flat.List(Fields.Where(f => !f.IsCommon));
 
     /// <inheritdoc />
     public override string ToString() => FullName;

@@ -27,10 +27,10 @@ public sealed class FormatHistogramCommand : KernelCmdlet
     public PSObject? InputObject { get; set; }
 
     /// <summary>
-    /// <para type="description">The unit of the rows: usecs (default), nsecs or msecs.</para>
+    /// <para type="description">The unit of the rows: usecs (default), nsecs or msecs; ns, us, ms and the full names (microseconds...) work too.</para>
     /// </summary>
     [Parameter]
-    [ValidateSet("nsecs", "usecs", "msecs")]
+    [ValidateSet("nsecs", "usecs", "msecs", "ns", "us", "ms", "nanoseconds", "microseconds", "milliseconds")]
     public string Unit { get; set; } = "usecs";
 
     /// <inheritdoc />
@@ -49,14 +49,15 @@ public sealed class FormatHistogramCommand : KernelCmdlet
                 "NotAHistogram", ErrorCategory.InvalidType, InputObject));
             return;
         }
-        ulong divisor = Unit switch { "nsecs" => 1, "msecs" => 1_000_000, _ => 1000 };
+        string unit = Unit.ToLowerInvariant() switch { "ns" or "nsecs" or "nanoseconds" => "nsecs", "ms" or "msecs" or "milliseconds" => "msecs", _ => "usecs" };
+        ulong divisor = unit switch { "nsecs" => 1, "msecs" => 1_000_000, _ => 1000 };
         var header = InputObject.BaseObject switch
         {
             SyscallLatency s when s.ProcessId is not null => $"syscall = {s.Syscall}, pid = {s.ProcessId}, comm = {s.Command}",
             SyscallLatency s => $"syscall = {s.Syscall}",
             _ => null,
         };
-        var text = histogram.ToLog2Text(Unit, divisor);
+        var text = histogram.ToLog2Text(unit, divisor);
         WriteObject((header is null ? "" : header + "\n") + (text.Length == 0 ? "(no values)\n" : text));
     }
 }

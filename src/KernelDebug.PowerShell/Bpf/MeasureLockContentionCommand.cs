@@ -3,6 +3,8 @@ using KernelDebug.Core;
 using KernelDebug.Core.Bpf.Tools;
 using KernelDebug.Core.Errors;
 
+using KernelDebug.PowerShell.Infrastructure;
+
 namespace KernelDebug.PowerShell.Bpf;
 
 /// <summary>
@@ -50,6 +52,7 @@ public sealed class MeasureLockContentionCommand : BpfMeasureCmdlet
     /// <para type="description">Counts only waits at least this long (filtered in the kernel). Default: every contended wait.</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation(AllowZero = true)]
     public TimeSpan MinimumWait { get; set; }
 
     /// <inheritdoc />

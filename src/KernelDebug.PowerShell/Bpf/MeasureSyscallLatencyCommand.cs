@@ -100,27 +100,10 @@ public sealed class MeasureSyscallLatencyCommand : BpfMeasureCmdlet
 
     private SyscallLatencyOptions BuildOptions()
     {
-        IReadOnlyCollection<int>? ids = null;
-        if (Syscall is { Length: > 0 })
-        {
-            var set = new HashSet<int>();
-            foreach (var s in Syscall)
-            {
-                var pattern = new WildcardPattern(s, WildcardOptions.IgnoreCase);
-                var matches = SyscallTable.X86_64.All.Where(e => pattern.IsMatch(e.Name)).ToList();
-                if (matches.Count == 0)
-                    throw new KernelDebugException("UnknownSyscall", KernelErrorCategory.InvalidArgument,
-                        $"'{s}' matches no system call of {SyscallTable.X86_64.Architecture}.", "Use tab completion on -Syscall to list the names.", s);
-                foreach (var m in matches) set.Add(m.Id);
-            }
-            ids = set;
-        }
-        int? errno = null;
-        if (Errno is not null)
-        {
-            errno = ErrnoNames.Parse(Errno) ?? throw new KernelDebugException("UnknownErrno", KernelErrorCategory.InvalidArgument,
-                $"'{Errno}' is not an errno name or number.", "Use a name such as ENOENT or EACCES (tab completion lists them).", Errno);
-        }
+        var ids = Syscall is { Length: > 0 }
+            ? SyscallTable.X86_64.Resolve(Syscall.Select(p => (p, (Func<string, bool>)new WildcardPattern(p, WildcardOptions.IgnoreCase).IsMatch)))
+            : null;
+        int? errno = Errno is null ? null : ErrnoNames.ParseOrThrow(Errno);
         Func<string, bool>? commFilter = null;
         if (Name is { Length: > 0 })
         {

@@ -2,6 +2,8 @@ using System.Management.Automation;
 using KernelDebug.Core;
 using KernelDebug.Core.Bpf.Tools;
 
+using KernelDebug.PowerShell.Infrastructure;
+
 namespace KernelDebug.PowerShell.Bpf;
 
 /// <summary>
@@ -57,6 +59,7 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
     /// <para type="description">Reports only allocations at least this old (default: all outstanding).</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation(AllowZero = true)]
     public TimeSpan MinimumAge { get; set; }
 
     /// <summary>

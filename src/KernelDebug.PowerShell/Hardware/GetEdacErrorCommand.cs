@@ -44,17 +44,24 @@ public sealed class GetEdacErrorCommand : KernelReaderCmdlet
     public SwitchParameter Pci { get; set; }
 
     /// <summary>
-    /// <para type="description">Samples this far apart and reports the new errors of each interval.</para>
+    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
     /// </summary>
-    [Parameter(Mandatory = true, ParameterSetName = IntervalSet)]
+    [Parameter(ParameterSetName = IntervalSet)]
+    [DurationTransformation]
     public TimeSpan Interval { get; set; }
 
     /// <summary>
-    /// <para type="description">Number of intervals with -Interval; without it, sampling goes on until Ctrl+C.</para>
+    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
     /// </summary>
     [Parameter(ParameterSetName = IntervalSet)]
     [ValidateRange(1, int.MaxValue)]
     public int Count { get; set; }
+
+    /// <summary>
+    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = IntervalSet)]
+    public SwitchParameter Continuous { get; set; }
 
     /// <inheritdoc />
     protected override void Process()
@@ -78,7 +85,7 @@ public sealed class GetEdacErrorCommand : KernelReaderCmdlet
                 return;
         }
         IReadOnlyList<EdacMemoryController>? previous = null;
-        Sampler.Run(this, StopToken, Interval, Count, "Get-EdacError", _ =>
+        Sampler.Run(this, StopToken, Sampler.Plan(this, Interval, Count, Continuous)!, "Get-EdacError", _ =>
         {
             var now = EdacSysfs.Read(KernelRoot, ctx);
             WriteIssues(ctx);

@@ -51,6 +51,7 @@ public sealed class ExportKernelHealthReportCommand : HealthCheckCmdlet
         string html = HealthReportWriter.Render(host, findings, HealthCharts.From(findings), DateTimeOffset.Now);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
         File.WriteAllText(file, html);
-        WriteObject(new FileInfo(file));
+        // As New-Item and Out-File's -PassThru do: the provider's item, with PSPath/PSParentPath, so the FileSystem view shows it.
+        WriteObject(InvokeProvider.Item.Get(file), enumerateCollection: true);
     }
 }

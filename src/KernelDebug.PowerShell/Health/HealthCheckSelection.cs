@@ -41,17 +41,21 @@ public abstract class HealthCheckCmdlet : KernelReaderCmdlet
     /// <para type="description">How long checks that sample the running system (CPU usage) measure. Default 1 second.</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The checks the parameters select.</summary>
     protected IReadOnlyList<HealthCheck> SelectedChecks()
     {
-        var include = CheckId?.Select(p => new WildcardPattern(p, WildcardOptions.IgnoreCase)).ToArray();
-        var exclude = ExcludeCheckId?.Select(p => new WildcardPattern(p, WildcardOptions.IgnoreCase)).ToArray();
-        return HealthChecks.All.Where(c =>
-            (Area is null || Area.Contains(c.Area)) &&
-            (include is null || include.Any(p => p.IsMatch(c.CheckId))) &&
-            (exclude is null || !exclude.Any(p => p.IsMatch(c.CheckId)))).ToList();
+        var include = new NameFilter(CheckId);
+        var exclude = new NameFilter(ExcludeCheckId);
+        // Match every check against every id first, so an id naming no check is reported even when -Area drops it.
+        var selected = HealthChecks.All.Where(c => include.IsMatch(c.CheckId) & (exclude.IsEmpty || !exclude.IsMatch(c.CheckId))
+            && (Area is null || Area.Contains(c.Area))).ToList();
+        const string remedy = "Get-Help about_KernelHealthChecks lists the check ids (KD1001...).";
+        include.ReportUnmatched(this, "HealthCheckNotFound", "health check", remedy);
+        exclude.ReportUnmatched(this, "HealthCheckNotFound", "health check", remedy);
+        return selected;
     }
 
     /// <summary>Runs the selected checks, showing progress, and returns every finding.</summary>

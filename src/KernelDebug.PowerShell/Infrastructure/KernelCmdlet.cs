@@ -13,6 +13,9 @@ namespace KernelDebug.PowerShell.Infrastructure;
 public abstract class KernelCmdlet : PSCmdlet
 {
     private readonly CancellationTokenSource _stopping = new();
+    private readonly object _signalLock = new();
+    private List<System.Runtime.InteropServices.PosixSignalRegistration>? _signals;
+    private volatile Task? _pumpTask;
 
     /// <summary>Tripped by Ctrl+C (<see cref="StopProcessing"/>).</summary>
     protected CancellationToken StopToken => _stopping.Token;
@@ -27,14 +30,19 @@ public abstract class KernelCmdlet : PSCmdlet
     protected virtual void Cleanup() { }
 
     /// <inheritdoc />
-    protected sealed override void BeginProcessing() => Guard(Begin);
+    protected sealed override void BeginProcessing() => Guard(() =>
+    {
+        if (DurationTransformationAttribute.Check(this) is { } bad) throw bad;
+        RegisterSignals();
+        Begin();
+    });
     /// <inheritdoc />
     protected sealed override void ProcessRecord() => Guard(Process);
     /// <inheritdoc />
     protected sealed override void EndProcessing()
     {
         try { Guard(End); }
-        finally { Cleanup(); }
+        finally { Cleanup(); ReleaseSignals(); }
     }
 
     /// <inheritdoc />
@@ -42,6 +50,44 @@ public abstract class KernelCmdlet : PSCmdlet
     {
         _stopping.Cancel();
         Cleanup();
+        ReleaseSignals();
+    }
+
+    /// <summary>
+    /// SIGTERM and SIGHUP (timeout, systemd stopping a unit, a closed SSH session) clean up as Ctrl+C does: the stop
+    /// token trips, the background producer ends (a BPF meter is disposed on its way out), then Cleanup removes what
+    /// the cmdlet created. The signal's default action (exit) follows, so the process still ends.
+    /// </summary>
+    private void RegisterSignals()
+    {
+        lock (_signalLock)
+        {
+            if (_signals is not null) return;
+            _signals = [];
+            foreach (var sig in new[] { System.Runtime.InteropServices.PosixSignal.SIGTERM, System.Runtime.InteropServices.PosixSignal.SIGHUP })
+            {
+                try { _signals.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, OnSignal)); }
+                catch (PlatformNotSupportedException) { }
+            }
+        }
+    }
+
+    private void OnSignal(System.Runtime.InteropServices.PosixSignalContext context)
+    {
+        _stopping.Cancel();
+        try { _pumpTask?.Wait(TimeSpan.FromSeconds(5)); }
+        catch (AggregateException) { }
+        Cleanup();
+    }
+
+    private void ReleaseSignals()
+    {
+        lock (_signalLock)
+        {
+            if (_signals is null) return;
+            foreach (var r in _signals) r.Dispose();
+            _signals = null;
+        }
     }
 
     private void Guard(Action step)
@@ -53,6 +99,7 @@ public abstract class KernelCmdlet : PSCmdlet
         catch (KernelDebugException e)
         {
             Cleanup();
+            ReleaseSignals();
             ThrowTerminatingError(ErrorRecords.From(e));
         }
         catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
@@ -62,6 +109,7 @@ public abstract class KernelCmdlet : PSCmdlet
         catch (PipelineStoppedException)
         {
             Cleanup();
+            ReleaseSignals();
             throw;
         }
     }
@@ -105,6 +153,7 @@ public abstract class KernelCmdlet : PSCmdlet
             catch (Exception e) { failure = e; }
             finally { channel.Writer.TryComplete(); }
         });
+        _pumpTask = task;
         var reader = channel.Reader;
         bool drained = false;
         try

@@ -9,7 +9,7 @@ public abstract class KernelReaderCmdlet : KernelCmdlet
     private KernelRoot? _root;
 
     /// <summary>
-    /// <para type="description">The root of the kernel tree to read: "/" (the default) for the running system, or a directory written by Save-KernelSnapshot, or any tree holding proc/ and sys/.</para>
+    /// <para type="description">The root of the kernel tree to read: "/" (the default) for the running system, a directory or .tar.gz archive written by Save-KernelSnapshot, or any tree holding proc/ and sys/. An empty or foreign directory (neither proc/ nor sys/) is an error (KernelRootNotAKernelTree).</para>
     /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -18,5 +18,5 @@ public abstract class KernelReaderCmdlet : KernelCmdlet
     /// <summary>The resolved root (relative paths are taken from the current PowerShell location).</summary>
     protected KernelRoot KernelRoot => _root ??= Root == "/"
         ? KernelRoot.Live
-        : new KernelRoot(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Root));
+        : KernelRoot.Open(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Root));
 }

@@ -13,12 +13,14 @@ public abstract class SamplingCmdlet : KernelCmdlet
     /// <para type="description">Measures for this long and writes one result for the whole time (with -Interval: a result per interval until then). Without -Duration, -Interval or -Count, measuring runs until Ctrl+C and writes one result.</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan? Duration { get; set; }
 
     /// <summary>
     /// <para type="description">Writes a sample after this long: one sample alone, -Count N samples, or one per interval with -Continuous or until -Duration. Nothing is lost between samples.</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan? Interval { get; set; }
 
     /// <summary>

@@ -28,17 +28,24 @@ namespace KernelDebug.PowerShell.Inventory;
 public sealed class GetCpuStatCommand : KernelReaderCmdlet
 {
     /// <summary>
-    /// <para type="description">Measures over this interval and returns percentages and rates (e.g. 00:00:01). Without it, the raw counters since boot are returned.</para>
+    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
     /// </summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Interval")]
+    [Parameter(Position = 0, ParameterSetName = "Interval")]
+    [DurationTransformation]
     public TimeSpan Interval { get; set; }
 
     /// <summary>
-    /// <para type="description">Number of intervals to measure (default 1); each produces a record (per CPU with -PerCpu).</para>
+    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
     /// </summary>
     [Parameter(ParameterSetName = "Interval")]
     [ValidateRange(1, int.MaxValue)]
-    public int Count { get; set; } = 1;
+    public int Count { get; set; }
+
+    /// <summary>
+    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = "Interval")]
+    public SwitchParameter Continuous { get; set; }
 
     /// <summary>
     /// <para type="description">Adds a record for each CPU after the machine-wide one.</para>
@@ -56,39 +63,19 @@ public sealed class GetCpuStatCommand : KernelReaderCmdlet
             WriteIssues(ctx);
             return;
         }
-        if (Interval <= TimeSpan.Zero)
-            ThrowTerminatingError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(Interval), "The interval must be positive."),
-                "InvalidInterval", ErrorCategory.InvalidArgument, Interval));
-        var root = KernelRoot;
-        bool perCpu = PerCpu;
-        int count = Count;
-        TimeSpan interval = Interval;
-        Pump(async (writer, token) =>
+        var plan = Sampler.Plan(this, Interval, Count, Continuous)!;
+        ProcStatSample? before = null;
+        var clock = Stopwatch.StartNew();
+        TimeSpan last = TimeSpan.Zero;
+        Sampler.Run(this, StopToken, plan, "Get-CpuStat", _ =>
         {
-            var progress = new ProgressRecord(1, "Measuring CPU use", "reading /proc/stat");
-            var before = ProcStatReader.Read(root, ctx);
-            var clock = Stopwatch.StartNew();
-            for (int i = 0; i < count; i++)
-            {
-                var start = clock.Elapsed;
-                var end = start + interval;
-                while (clock.Elapsed < end)
-                {
-                    progress.StatusDescription = $"interval {i + 1} of {count}";
-                    progress.PercentComplete = (int)Math.Clamp(100 * (clock.Elapsed - start).Ticks / Math.Max(1, interval.Ticks), 0, 100);
-                    progress.SecondsRemaining = (int)Math.Ceiling((end - clock.Elapsed).TotalSeconds + (count - i - 1) * interval.TotalSeconds);
-                    writer.TryWrite(progress);
-                    var wait = end - clock.Elapsed;
-                    if (wait > TimeSpan.Zero) await Task.Delay(wait < TimeSpan.FromMilliseconds(250) ? wait : TimeSpan.FromMilliseconds(250), token);
-                }
-                var after = ProcStatReader.Read(root, ctx);
-                var elapsed = clock.Elapsed - start;
-                foreach (var u in CpuStatCalculator.Between(before, after, elapsed, DateTimeOffset.Now, perCpu))
-                    await writer.WriteAsync(u, token);
-                foreach (var issue in ctx.Drain()) await writer.WriteAsync(issue, token);
-                before = after;
-            }
-            writer.TryWrite(new ProgressRecord(1, "Measuring CPU use", "done") { RecordType = ProgressRecordType.Completed });
+            var after = ProcStatReader.Read(KernelRoot, ctx);
+            var now = clock.Elapsed;
+            WriteIssues(ctx);
+            if (before is not null)
+                foreach (var u in CpuStatCalculator.Between(before, after, now - last, DateTimeOffset.Now, PerCpu)) WriteObject(u);
+            before = after;
+            last = now;
         });
     }
 }

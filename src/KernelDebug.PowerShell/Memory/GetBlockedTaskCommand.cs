@@ -48,17 +48,24 @@ public sealed class GetBlockedTaskCommand : KernelReaderCmdlet
     public string[]? Name { get; set; }
 
     /// <summary>
-    /// <para type="description">Samples this far apart and reports the tasks blocked across consecutive samples.</para>
+    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
     /// </summary>
-    [Parameter(Mandatory = true, ParameterSetName = "Interval")]
+    [Parameter(ParameterSetName = "Interval")]
+    [DurationTransformation]
     public TimeSpan Interval { get; set; }
 
     /// <summary>
-    /// <para type="description">Number of intervals with -Interval; without it, sampling goes on until Ctrl+C.</para>
+    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
     /// </summary>
     [Parameter(ParameterSetName = "Interval")]
     [ValidateRange(1, int.MaxValue)]
     public int Count { get; set; }
+
+    /// <summary>
+    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = "Interval")]
+    public SwitchParameter Continuous { get; set; }
 
     private bool _warnedStack;
 
@@ -86,7 +93,7 @@ public sealed class GetBlockedTaskCommand : KernelReaderCmdlet
             return;
         }
         var tracker = new BlockedTaskTracker();
-        Sampler.Run(this, StopToken, Interval, Count, "Get-BlockedTask", i =>
+        Sampler.Run(this, StopToken, Sampler.Plan(this, Interval, Count, Continuous)!, "Get-BlockedTask", i =>
         {
             foreach (var t in tracker.Add(Sample()))
                 if (t.SampleCount >= 2) WriteObject(t);

@@ -66,17 +66,24 @@ public sealed class GetSlabCacheCommand : KernelReaderCmdlet
     public SwitchParameter Detailed { get; set; }
 
     /// <summary>
-    /// <para type="description">Samples this far apart and emits the growth of each changed cache per interval.</para>
+    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
     /// </summary>
-    [Parameter(Mandatory = true, ParameterSetName = IntervalSet)]
+    [Parameter(ParameterSetName = IntervalSet)]
+    [DurationTransformation]
     public TimeSpan Interval { get; set; }
 
     /// <summary>
-    /// <para type="description">Number of intervals to report with -Interval; without it, sampling goes on until Ctrl+C.</para>
+    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
     /// </summary>
     [Parameter(ParameterSetName = IntervalSet)]
     [ValidateRange(1, int.MaxValue)]
     public int Count { get; set; }
+
+    /// <summary>
+    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = IntervalSet)]
+    public SwitchParameter Continuous { get; set; }
 
     /// <summary>
     /// <para type="description">Returns one summary: cache and object counts, total and active slab memory, the largest cache, and the reclaimable and unreclaimable slab memory from /proc/meminfo.</para>
@@ -104,9 +111,10 @@ public sealed class GetSlabCacheCommand : KernelReaderCmdlet
             return;
         }
         IReadOnlyList<SlabCache>? previous = null;
-        Sampler.Run(this, StopToken, Interval, Count, "Get-SlabCache", _ =>
+        Sampler.Run(this, StopToken, Sampler.Plan(this, Interval, Count, Continuous)!, "Get-SlabCache", i =>
         {
-            var now = Filter(SlabReader.Read(KernelRoot, Name is { Length: > 0 } ? SlabDetail.Basic : SlabDetail.None, ctx)).ToArray();
+            var read = SlabReader.Read(KernelRoot, Name is { Length: > 0 } ? SlabDetail.Basic : SlabDetail.None, ctx);
+            var now = i == 0 ? Filter(read).ToArray() : read.Where(c => _filter!.IsMatch([c.Name, .. c.Aliases])).ToArray();
             WriteIssues(ctx);
             if (previous is not null)
             {
@@ -118,10 +126,14 @@ public sealed class GetSlabCacheCommand : KernelReaderCmdlet
         });
     }
 
+    private NameFilter? _filter;
+
     private IEnumerable<SlabCache> Filter(IReadOnlyList<SlabCache> caches)
     {
-        if (Name is not { Length: > 0 }) return caches;
-        var patterns = Name.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToArray();
-        return caches.Where(c => patterns.Any(p => p.IsMatch(c.Name) || c.Aliases.Any(p.IsMatch)));
+        _filter = new NameFilter(Name);
+        if (_filter.IsEmpty) return caches;
+        var kept = caches.Where(c => _filter.IsMatch([c.Name, .. c.Aliases])).ToArray();
+        _filter.ReportUnmatched(this, "SlabCacheNotFound", "slab cache", "Get-SlabCache lists the caches; merged caches are found by their aliases too.");
+        return kept;
     }
 }

@@ -25,71 +25,71 @@ namespace KernelDebug.PowerShell.Memory;
 [Cmdlet(VerbsCommon.Get, "VmStat", DefaultParameterSetName = TotalSet)]
 [OutputType(typeof(VmStat), ParameterSetName = [TotalSet])]
 [OutputType(typeof(VmStatRate), ParameterSetName = [RateSet])]
-[OutputType(typeof(VmStatCounter), ParameterSetName = [CounterSet])]
+[OutputType(typeof(VmStatCounter))]
 public sealed class GetVmStatCommand : KernelReaderCmdlet
 {
-    private const string TotalSet = "Total", RateSet = "Rate", CounterSet = "Counter";
+    private const string TotalSet = "Total", RateSet = "Rate";
     private const string VmStatPath = "proc/vmstat";
 
     /// <summary>
     /// <para type="description">Counter names to return, one row each (wildcards allowed, e.g. pgscan*). With -Interval the rows carry the change and the rate per second.</para>
     /// </summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CounterSet)]
+    [Parameter(Position = 0, ParameterSetName = TotalSet)]
+    [Parameter(Position = 0, ParameterSetName = RateSet)]
     [SupportsWildcards]
     public string[] Name { get; set; } = [];
 
     /// <summary>
-    /// <para type="description">Samples this far apart and reports rates per second for each interval.</para>
+    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
     /// </summary>
-    [Parameter(Mandatory = true, ParameterSetName = RateSet)]
-    [Parameter(ParameterSetName = CounterSet)]
+    [Parameter(ParameterSetName = RateSet)]
+    [DurationTransformation]
     public TimeSpan Interval { get; set; }
 
     /// <summary>
-    /// <para type="description">Number of intervals to report; without it, sampling goes on until Ctrl+C.</para>
+    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
     /// </summary>
     [Parameter(ParameterSetName = RateSet)]
-    [Parameter(ParameterSetName = CounterSet)]
     [ValidateRange(1, int.MaxValue)]
     public int Count { get; set; }
+
+    /// <summary>
+    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = RateSet)]
+    public SwitchParameter Continuous { get; set; }
 
     /// <inheritdoc />
     protected override void Process()
     {
         var ctx = new ParseContext(KernelRoot.Resolve(VmStatPath));
-        if (ParameterSetName == TotalSet)
-        {
-            WriteObject(Read(ctx));
-            WriteIssues(ctx);
-            return;
-        }
-        var patterns = Name.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToArray();
-        if (ParameterSetName == CounterSet && Interval == TimeSpan.Zero)
+        var plan = Sampler.Plan(this, Interval, Count, Continuous);
+        var filter = new NameFilter(Name);
+        bool Match(string counter) => filter.IsMatch(counter);
+        bool perCounter = Name.Length > 0;
+        if (plan is null)
         {
             var v = Read(ctx);
             WriteIssues(ctx);
-            foreach (var (k, value) in v.Counters)
-                if (patterns.Any(p => p.IsMatch(k))) WriteObject(new VmStatCounter(k, value, null, null, v.Timestamp));
+            if (!perCounter) WriteObject(v);
+            else foreach (var c in VmStatCounter.Of(v, Match)) WriteObject(c);
+            filter.ReportUnmatched(this, "VmStatCounterNotFound", "/proc/vmstat counter");
             return;
         }
         VmStat? previous = null;
-        Sampler.Run(this, StopToken, Interval, Count, "Get-VmStat", _ =>
+        Sampler.Run(this, StopToken, plan, "Get-VmStat", _ =>
         {
             var now = Read(ctx);
             WriteIssues(ctx);
             if (previous is not null)
             {
-                if (ParameterSetName == RateSet) WriteObject(VmStatRate.Between(previous, now));
-                else
-                {
-                    double secs = (now.Timestamp - previous.Timestamp).TotalSeconds;
-                    foreach (var (k, value) in now.Counters)
-                        if (patterns.Any(p => p.IsMatch(k)))
-                        {
-                            long d = previous.Counters.TryGetValue(k, out long old) ? value - old : 0;
-                            WriteObject(new VmStatCounter(k, value, d, secs > 0 ? d / secs : 0, now.Timestamp));
-                        }
-                }
+                if (!perCounter) WriteObject(VmStatRate.Between(previous, now));
+                else foreach (var c in VmStatCounter.Between(previous, now, Match)) WriteObject(c);
+            }
+            else
+            {
+                foreach (var k in now.Counters.Keys) filter.IsMatch(k);
+                filter.ReportUnmatched(this, "VmStatCounterNotFound", "/proc/vmstat counter");
             }
             previous = now;
         });

@@ -95,6 +95,7 @@ public sealed class ExportFlameGraphCommand : KernelCmdlet
         if (!ShouldProcess(file, "Write flame graph")) return;
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
         File.WriteAllText(file, FlameGraphWriter.Render(FoldedStackParser.Merge(_stacks), Title, Width, Palette == FlameGraphPalette.OffCpu ? "us" : "samples", Palette));
-        WriteObject(new FileInfo(file));
+        // As New-Item and Out-File's -PassThru do: the provider's item, with PSPath/PSParentPath, so the FileSystem view shows it.
+        WriteObject(InvokeProvider.Item.Get(file), enumerateCollection: true);
     }
 }

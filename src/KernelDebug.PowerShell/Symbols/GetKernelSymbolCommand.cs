@@ -15,7 +15,11 @@ namespace KernelDebug.PowerShell.Symbols;
 /// </example>
 /// <example>
 ///   <code>Get-KernelSymbol -Address 0xffffffff81234567</code>
-///   <para>Resolves an address from a log or a BPF stack to function+offset/size.</para>
+///   <para>Resolves an address from a log or a BPF stack to function+offset/size (quoting is not needed; ffffffff81234567 without 0x works too).</para>
+/// </example>
+/// <example>
+///   <code>Get-KernelSymbol -Address 'do_sys_openat2+0x1a/0x40'</code>
+///   <para>Turns a frame pasted from a crash report back into its address and symbol.</para>
 /// </example>
 /// <example>
 ///   <code>Get-KernelSymbol -Name * -Module ext4 | Measure-Object</code>
@@ -36,10 +40,11 @@ public sealed class GetKernelSymbolCommand : KernelReaderCmdlet
     public string[] Name { get; set; } = [];
 
     /// <summary>
-    /// <para type="description">Addresses to resolve (e.g. 0xffffffff81234567). Accepts pipeline input by the property name Address.</para>
+    /// <para type="description">Addresses to resolve, as pasted from a log: 0xffffffff81234567, ffffffff81234567 (hex without 0x), an unquoted 0x literal, or a symbol with an offset (tcp_sendmsg+0x1a/0x40). Accepts pipeline input by the property name Address.</para>
     /// </summary>
     [Parameter(ParameterSetName = "Address", Mandatory = true, ValueFromPipelineByPropertyName = true)]
-    public ulong[] Address { get; set; } = [];
+    [KernelAddressTransformation]
+    public KernelAddressText[] Address { get; set; } = [];
 
     /// <summary>
     /// <para type="description">Only symbols of this module (wildcards allowed); 'vmlinux' selects the core kernel.</para>
@@ -69,9 +74,11 @@ public sealed class GetKernelSymbolCommand : KernelReaderCmdlet
         {
             foreach (var a in Address)
             {
-                if (_table!.Resolve(a) is { } loc) WriteObject(loc);
-                else WriteError(new ErrorRecord(new ArgumentException($"0x{a:x} is not inside any kernel symbol."),
-                    "KernelSymbolNotFound", ErrorCategory.ObjectNotFound, a));
+                if (a.ResolveIn(_table!) is { } addr && _table!.Resolve(addr) is { } loc) WriteObject(loc);
+                else WriteError(new ErrorRecord(new ArgumentException(a.Address is null
+                        ? $"No kernel symbol named '{a.Symbol!.Function}'{(a.Symbol.Module is null ? "" : $" in module {a.Symbol.Module}")}."
+                        : $"{a} is not inside any kernel symbol."),
+                    "KernelSymbolNotFound", ErrorCategory.ObjectNotFound, a.Text));
             }
             return;
         }

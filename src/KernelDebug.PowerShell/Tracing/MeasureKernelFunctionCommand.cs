@@ -4,6 +4,8 @@ using KernelDebug.Core.Errors;
 using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Tracing;
 
+using KernelDebug.PowerShell.Infrastructure;
+
 namespace KernelDebug.PowerShell.Tracing;
 
 /// <summary>
@@ -35,6 +37,7 @@ public sealed class MeasureKernelFunctionCommand : FtraceCmdlet
     /// <para type="description">How long to count. Default: 10 seconds.</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

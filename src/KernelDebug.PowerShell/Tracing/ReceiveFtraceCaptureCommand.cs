@@ -2,6 +2,8 @@ using System.Management.Automation;
 using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Tracing;
 
+using KernelDebug.PowerShell.Infrastructure;
+
 namespace KernelDebug.PowerShell.Tracing;
 
 /// <summary>
@@ -42,6 +44,7 @@ public sealed class ReceiveFtraceCaptureCommand : FtraceCmdlet
     /// <para type="description">How long to keep reading (implies -Wait).</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan? Duration { get; set; }
 
     /// <inheritdoc />

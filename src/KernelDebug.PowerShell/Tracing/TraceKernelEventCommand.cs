@@ -2,6 +2,8 @@ using System.Management.Automation;
 using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Tracing;
 
+using KernelDebug.PowerShell.Infrastructure;
+
 namespace KernelDebug.PowerShell.Tracing;
 
 /// <summary>
@@ -44,6 +46,7 @@ public sealed class TraceKernelEventCommand : FtraceCmdlet
     /// <para type="description">How long to trace. Without -Duration, -Count or -ScriptBlock, tracing runs until Ctrl+C.</para>
     /// </summary>
     [Parameter]
+    [DurationTransformation]
     public TimeSpan? Duration { get; set; }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Symbols;
 
 namespace KernelDebug.Core.Bpf.Tools;
@@ -13,7 +14,7 @@ public sealed record KernelCpuSample
     /// <summary>Command name of the sampled thread.</summary>
     public string Command { get; init; } = "";
     /// <summary>The whole stack, leaf first: kernel frames (innermost first), then user frames.</summary>
-    public IReadOnlyList<StackFrame> Frames { get; init; } = Array.Empty<StackFrame>();
+    public IReadOnlyList<StackFrame> Frames { get; init => field = Flat.List(value); } = FlatList<StackFrame>.Empty;
     /// <summary>How many of the leaf-first <see cref="Frames"/> are kernel frames.</summary>
     public int KernelFrameCount { get; init; }
     /// <summary>Samples of this stack.</summary>

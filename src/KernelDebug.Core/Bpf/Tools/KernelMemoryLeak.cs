@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Symbols;
 
 namespace KernelDebug.Core.Bpf.Tools;
@@ -35,6 +36,8 @@ public sealed record KernelMemoryLeak
     public string Site { get; init; } = "";
     /// <summary>The call site's address (0 when unknown).</summary>
     public ulong SiteAddress { get; init; }
+    /// <summary>SiteAddress in hex as the kernel prints it (0x...); SiteAddress stays numeric for filtering.</summary>
+    public string? SiteAddressHex => Flat.Hex(SiteAddress);
     /// <summary>The allocator.</summary>
     public KernelAllocator Allocator { get; init; }
     /// <summary>Outstanding allocations.</summary>
@@ -48,7 +51,7 @@ public sealed record KernelMemoryLeak
     /// <summary>Its command name.</summary>
     public string Command { get; init; } = "";
     /// <summary>The kernel stack of the oldest allocation of the group, innermost first.</summary>
-    public IReadOnlyList<StackFrame> Stack { get; init; } = Array.Empty<StackFrame>();
+    public IReadOnlyList<StackFrame> Stack { get; init => field = Flat.List(value); } = FlatList<StackFrame>.Empty;
     /// <summary>Allocations of this group whose stack was not recorded (the stack table, sized -MaxStacks, was full, or the kernel could not walk the stack); Stack is empty only when all of them were.</summary>
     public ulong LostStacks { get; init; }
     /// <summary>Allocations since the start (all groups, freed or not) whose stack was not recorded.</summary>

@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 using KernelDebug.Core.Symbols;
 
 namespace KernelDebug.Core.Bpf.Tools;
@@ -30,6 +31,8 @@ public sealed record LockContention
 {
     /// <summary>The lock's address, or null when grouped by caller.</summary>
     public ulong? LockAddress { get; init; }
+    /// <summary>LockAddress in hex as the kernel prints it (0x...); LockAddress stays numeric for filtering.</summary>
+    public string? LockAddressHex => Flat.Hex(LockAddress);
     /// <summary>The static lock's symbol (name+offset) from kallsyms, or null for locks in allocated memory.</summary>
     public string? LockSymbol { get; init; }
     /// <summary>Lock kind decoded from the flags: spinlock, rwlock, mutex, rwsem, rt-mutex, percpu-rwsem (":read"/":write" where known).</summary>
@@ -39,7 +42,7 @@ public sealed record LockContention
     /// <summary>The first frame of the calling stack outside the locking code, or null without -ByCaller.</summary>
     public string? Caller { get; init; }
     /// <summary>The calling kernel stack, innermost first (with -ByCaller), symbolized.</summary>
-    public IReadOnlyList<StackFrame> Stack { get; init; } = Array.Empty<StackFrame>();
+    public IReadOnlyList<StackFrame> Stack { get; init => field = Flat.List(value); } = FlatList<StackFrame>.Empty;
     /// <summary>Process id when grouped by process, else null.</summary>
     public int? ProcessId { get; init; }
     /// <summary>Contended waits.</summary>
