@@ -35,6 +35,40 @@ public static class BpfPreconditions
         return parts.Length >= 2 && int.TryParse(parts[0], out int a) && int.TryParse(parts[1], out int b) ? (a, b) : (0, 0);
     }
 
+    /// <summary>
+    /// Checks that the kernel has each tracepoint ("system:name"): in tracefs when it is mounted (events/system/name),
+    /// else by its btf_trace_&lt;name&gt; type in the kernel's (or a module's) BTF. Names the missing one.
+    /// </summary>
+    public static void RequireTracepoints(KernelRoot root, IEnumerable<string> tracepoints)
+    {
+        var list = tracepoints.ToList();
+        if (list.Count == 0) return;
+        var tracefs = Tracing.TraceFs.TryLocate(root);
+        List<string>? btf = null;
+        foreach (var tp in list)
+        {
+            int colon = tp.IndexOf(':');
+            string system = tp[..Math.Max(0, colon)], name = tp[(colon + 1)..];
+            bool found;
+            if (tracefs is not null) found = root.DirectoryExists(tracefs.Relative($"events/{system}/{name}"));
+            else
+            {
+                // vmlinux first; modules' BTF only when it is not there. No BTF at all: nothing to tell, load decides.
+                btf ??= ["vmlinux", .. root.EnumerateEntries("sys/kernel/btf").Where(f => f != "vmlinux")];
+                var needle = System.Text.Encoding.ASCII.GetBytes($"btf_trace_{name}\0");
+                found = !root.Exists("sys/kernel/btf/vmlinux") || btf.Any(f =>
+                {
+                    try { return File.ReadAllBytes(root.Resolve("sys/kernel/btf/" + f)).AsSpan().IndexOf(needle) >= 0; }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+                });
+            }
+            if (!found)
+                throw new KernelDebugException("BpfTracepointMissing", KernelErrorCategory.NotImplemented,
+                    $"This kernel has no tracepoint {tp}, which the tool attaches to.",
+                    $"List the kernel's tracepoints with Get-FtraceEvent or in tracefs available_events; {tp} needs a kernel built with it (CONFIG_TRACEPOINTS and the subsystem that defines it).", tp);
+        }
+    }
+
     /// <summary>CO-RE programs need the kernel's own BTF.</summary>
     public static void RequireBtf(KernelRoot root)
     {

@@ -17,6 +17,9 @@ public class BpfAbiTests
         { "cpudist", "sched_hist_key", typeof(SchedHistKey) },
         { "offcpu", "offcpu_key", typeof(OffCpuKey) },
         { "offcpu", "offcpu_val", typeof(OffCpuValue) },
+        { "execsnoop", "exec_event", typeof(ExecEvent) },
+        { "exitsnoop", "exit_event", typeof(ExitEvent) },
+        { "sigsnoop", "signal_event", typeof(SignalEvent) },
     };
 
     [Theory]

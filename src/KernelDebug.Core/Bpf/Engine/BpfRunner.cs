@@ -7,7 +7,8 @@ namespace KernelDebug.Core.Bpf.Engine;
 /// <summary>
 /// Runs a started BPF measurement by a <see cref="SamplingPlan"/>: samples at each interval, stops at the duration,
 /// the sample count, a stop request (Ctrl+C) or cancellation, and always finishes the meter. Core owns the loop, so
-/// a measurement runs the same without PowerShell.
+/// a measurement runs the same without PowerShell. An event tool (<see cref="IBpfEventStream{T}"/>) is polled while
+/// waiting, so its records are emitted as they arrive.
 /// </summary>
 public static class BpfRunner
 {
@@ -44,7 +45,14 @@ public static class BpfRunner
             var wait = TimeSpan.FromMilliseconds(50);
             if (plan.Duration is { } d2 && d2 - now < wait) wait = d2 - now;
             if (next is { } n2 && n2 - now < wait) wait = n2 - now;
-            if (wait > TimeSpan.Zero) token.WaitHandle.WaitOne(wait);
+            if (wait <= TimeSpan.Zero) continue;
+            if (meter is IBpfEventStream<T> stream)
+            {
+                // An event tool waits in its ring buffer: records go out as they arrive.
+                var events = stream.Poll(wait);
+                if (events.Count > 0) emit(events);
+            }
+            else token.WaitHandle.WaitOne(wait);
         }
         var final = meter.Finish();
         if (!token.IsCancellationRequested && !allTaken) emit(final);

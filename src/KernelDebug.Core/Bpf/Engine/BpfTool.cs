@@ -111,6 +111,10 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
     protected virtual Func<string, bool>? CountedRuns => null;
     /// <summary>Turns the maps of one interval into records.</summary>
     protected abstract IReadOnlyList<TRecord> Decode(BpfInterval interval);
+    /// <summary>The tracepoints the programs attach to, as "system:name", checked before loading so a missing one is named.</summary>
+    protected virtual IReadOnlyList<string> Tracepoints => [];
+    /// <summary>Releases what the tool holds besides the session (a ring-buffer consumer), before the session closes.</summary>
+    protected virtual void Release() { }
 
     /// <inheritdoc />
     public BpfAttachMethod AttachMethod { get; private set; }
@@ -140,6 +144,7 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
     {
         var sw = Stopwatch.StartNew();
         Validate();
+        BpfPreconditions.RequireTracepoints(Root, Tracepoints);
         Cgroup = _common.Filter.Validate(Root);
         var (session, method) = BpfToolLoader.Start(Root, ObjectName, _common.AttachMethods ?? Preference, ProgramsFor,
             (s, m) =>
@@ -182,6 +187,7 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
     public void Dispose()
     {
         _overhead?.Dispose();
+        Release();
         _session?.Dispose();
         GC.SuppressFinalize(this);
     }

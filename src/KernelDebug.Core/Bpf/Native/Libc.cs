@@ -31,6 +31,7 @@ internal static unsafe partial class Libc
         public long Nanoseconds;
     }
 
+    internal const int ClockMonotonic = 1;
     internal const int ClockBoottime = 7;
 
     [LibraryImport("libc", SetLastError = true)]
