@@ -178,8 +178,6 @@ internal sealed class OopsDetails
         return d;
     }
 
-    private static int? Int(string s) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : null;
-
     private static List<string> ParseModules(string text) => OopsExplainer.ParseModuleList(text).Select(m => m.Name).ToList();
 
     /// <summary>Frames after line <paramref name="start"/> until the trace ends; <paramref name="slack"/> lines may precede the first frame.</summary>
