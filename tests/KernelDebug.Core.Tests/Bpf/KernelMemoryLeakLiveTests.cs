@@ -17,6 +17,9 @@ public partial class KernelMemoryLeakLiveTests
     private static ulong PipeCount(IEnumerable<KernelMemoryLeak> records) =>
         records.Where(r => r.Site.StartsWith("alloc_pipe_info", StringComparison.Ordinal)).Aggregate(0UL, (s, r) => s + r.Count);
 
+    private static ulong FreeProgramMisses(KernelMemoryLeakTracer tracer) =>
+        tracer.Session.LoadedPrograms().Where(p => p.Name.EndsWith("free", StringComparison.Ordinal)).Aggregate(0UL, (s, p) => s + p.Info.RecursionMisses);
+
     [Fact]
     public void OpenPipes_AreOutstandingAtAllocPipeInfo_UntilClosed()
     {
@@ -47,8 +50,11 @@ public partial class KernelMemoryLeakLiveTests
             Pipes.Close(fds);
             // free_pipe_info kfrees both in the close itself; the wait only absorbs a report racing with the last closes.
             for (int i = 0; i < 30 && PipeCount(tracer.Report()) >= 50; i++) Thread.Sleep(100);
+            ulong missedBefore = FreeProgramMisses(tracer);
             var closed = tracer.Finish();
             Assert.True(PipeCount(closed) < 50, $"still outstanding after close: {PipeCount(closed)}");
+            // MissedFrees is the kernel's count for the free programs (it only grows), read during Finish.
+            Assert.All(closed, r => Assert.InRange(r.MissedFrees, missedBefore, FreeProgramMisses(tracer)));
         }
         finally
         {
