@@ -214,7 +214,8 @@ function Read-TrxResult([string] $Path, [string] $Suite) {
 function Invoke-Bench {
     $failed = @(foreach ($b in Get-ChildItem (Join-Path $Root 'bench') -Filter '*.Bench.ps1' | Where-Object Name -like $BenchFilter | Sort-Object Name) {
             Write-Step "bench: $($b.BaseName)"
-            Invoke-Pwsh -File $b.FullName -ModulePath $ModuleDir
+            # Out-Host: the benchmark's tables must print, not become entries of the failed list.
+            Invoke-Pwsh -File $b.FullName -ModulePath $ModuleDir | Out-Host
             if ($LASTEXITCODE -ne 0) { Write-Host "bench $($b.Name) FAILED (exit code $LASTEXITCODE)" -ForegroundColor Red; $b.Name }
         })
     if ($failed) { Write-Host "benchmarks failed: $($failed -join ', ')" -ForegroundColor Red; exit 1 }

@@ -40,9 +40,9 @@ public sealed class KernelRoot
     /// <summary>
     /// Opens what a user passes as -Root: "/" (the running system), a directory, or a <c>.tar.gz</c> written by
     /// Save-KernelSnapshot (unpacked once per process into a temporary directory that is removed at exit).
-    /// The tree must hold proc/ or sys/: an empty or foreign directory is an error, not a machine with no features.
+    /// The tree must hold proc/, sys/ or var/: an empty or foreign directory is an error, not a machine with no features.
     /// </summary>
-    /// <exception cref="KernelDebugException">KernelRootNotFound (missing), KernelRootNotAKernelTree (neither proc/ nor sys/), SnapshotArchiveUnreadable.</exception>
+    /// <exception cref="KernelDebugException">KernelRootNotFound (missing), KernelRootNotAKernelTree (none of proc/, sys/, var/), SnapshotArchiveUnreadable.</exception>
     public static KernelRoot Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -50,10 +50,11 @@ public sealed class KernelRoot
         if (full == "/") return Live;
         if (File.Exists(full) && SnapshotWriter.IsArchivePath(full)) full = Unpack(full);
         var root = new KernelRoot(full);
-        if (!root.DirectoryExists("proc") && !root.DirectoryExists("sys"))
+        // var/ too: a dead machine's disk mounted for its journal, pstore archive and /var/crash (its proc/ may be absent in a copy).
+        if (!root.DirectoryExists("proc") && !root.DirectoryExists("sys") && !root.DirectoryExists("var"))
             throw new KernelDebugException("KernelRootNotAKernelTree", KernelErrorCategory.InvalidArgument,
-                $"The kernel root '{path}' holds neither proc/ nor sys/, so it is not a kernel tree (an empty or foreign directory).",
-                "Pass -Root a directory or .tar.gz written by Save-KernelSnapshot, or omit -Root to read the running system.", path);
+                $"The kernel root '{path}' holds none of proc/, sys/ or var/, so it is not a kernel tree (an empty or foreign directory).",
+                "Pass -Root a directory or .tar.gz written by Save-KernelSnapshot, a machine's root file system (for its journal and crash archives), or omit -Root to read the running system.", path);
         return root;
     }
 

@@ -221,6 +221,27 @@ public class KernelLogFileTests
         "kern.log", "kern-rfc3339.log", "syslog-rfc5424.log",
     };
 
+    /// <summary>
+    /// One syslog line whose date came out damaged is a malformed line, warned about: it must not make the whole file
+    /// read as dmesg behind another tool's prefix (the kernel timestamp after every syslog prefix), which would drop
+    /// every line's date without a word.
+    /// </summary>
+    [Theory]
+    [InlineData("kern.log", "Nov 27 07:51:40 ", "Nov 27 07:x7:40 ")]
+    [InlineData("kern-rfc3339.log", "2026-11-27T07:51:40.000000+00:00 ", "2026-11-27T07:x7:40.000000+00:00 ")]
+    public void Syslog_OneDamagedDate_WarnedAndTheRestKeepTheirDates(string name, string good, string bad)
+    {
+        string text = File.ReadAllText(TestPaths.Fixture("kmsg", name));
+        int at = text.IndexOf(good, StringComparison.Ordinal);
+        text = string.Concat(text.AsSpan(0, at), bad, text.AsSpan(at + good.Length));
+        var ctx = new ParseContext(name);
+        var m = KernelLogParser.Parse(new StringReader(text), ctx, name, referenceTime: new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero)).ToList();
+        var issue = Assert.Single(ctx.Issues);
+        Assert.Equal(1, issue.LineNumber);
+        Assert.Equal(8, m.Count);
+        Assert.All(m, x => Assert.Equal(27, x.Time!.Value.ToUniversalTime().Day));
+    }
+
     [Theory]
     [MemberData(nameof(StoryFiles))]
     public void JournalAndSyslog_SameStory(string name)

@@ -67,6 +67,16 @@ public partial class BpfCmdletTests
         AssertNothingLeft(before);
     }
 
+    // Here, not with the other duration tests: it loads kd_sl_ programs, which this class's leak checks count.
+    [Fact]
+    public void Duration_BareNumberIsSeconds()
+    {
+        var start = DateTime.UtcNow;
+        var r = PsRunner.Run("Measure-SyscallLatency -ProcessId $PID -Duration 1.5");
+        Assert.Null(r.Terminating);
+        Assert.InRange(DateTime.UtcNow - start, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public void Measure_Interval_WritesOneResultPerInterval()
     {

@@ -141,7 +141,7 @@ public class BpfToolsCmdletTests
     public void Lock_PipeWriters_ByCaller_FromPipeline()
     {
         uint before = MaxProgramId();
-        var t = WhenAttached(2, () => KernelDebug.PowerShell.Tests.PipeContention.Run(TimeSpan.FromSeconds(1.5)));
+        var t = WhenAttached(2, () => Pipes.Contend(TimeSpan.FromSeconds(1.5)));
         var r = PsRunner.Run("Get-Process -Id $PID | Measure-LockContention -ByCaller -Duration 0:0:3 -Top 20");
         t.Join();
         Assert.Null(r.Terminating);
@@ -189,7 +189,7 @@ public class BpfToolsCmdletTests
     {
         uint before = MaxProgramId();
         List<int> fds = new();
-        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(1500));
+        var t = WhenAttached(4, () => fds = Pipes.Open(1500));
         try
         {
             var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:2.5 -Top 10");
@@ -204,7 +204,7 @@ public class BpfToolsCmdletTests
         finally
         {
             t.Join();
-            PipeContention.Close(fds);
+            Pipes.Close(fds);
         }
         AssertNothingLeft(before);
     }
@@ -213,7 +213,7 @@ public class BpfToolsCmdletTests
     public void Leak_TableFull_WarnsAboutOverflow()
     {
         List<int> fds = new();
-        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(300));
+        var t = WhenAttached(4, () => fds = Pipes.Open(300));
         try
         {
             var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -MaxTracked 50 -Duration 0:0:2");
@@ -225,7 +225,7 @@ public class BpfToolsCmdletTests
         finally
         {
             t.Join();
-            PipeContention.Close(fds);
+            Pipes.Close(fds);
         }
     }
 
@@ -233,7 +233,7 @@ public class BpfToolsCmdletTests
     public void Leak_TinyStackTable_WarnsAboutLostStacks()
     {
         List<int> fds = new();
-        var t = WhenAttached(4, () => fds = PipeContention.OpenPipes(100));
+        var t = WhenAttached(4, () => fds = Pipes.Open(100));
         try
         {
             var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -MaxStacks 1 -Duration 0:0:2");
@@ -247,7 +247,7 @@ public class BpfToolsCmdletTests
         finally
         {
             t.Join();
-            PipeContention.Close(fds);
+            Pipes.Close(fds);
         }
     }
 
@@ -334,62 +334,4 @@ public class BpfToolsCmdletTests
 public sealed class BpfToolsSerial
 {
     public const string Name = "BPF tools (not in parallel with other kd_ program tests)";
-}
-
-/// <summary>Eight threads writing one pipe while one reads: contention on the pipe's mutex.</summary>
-internal static unsafe partial class PipeContention
-{
-    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
-    private static partial int pipe(int* fds);
-    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
-    private static partial nint write(int fd, byte* buf, nint count);
-    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
-    private static partial nint read(int fd, byte* buf, nint count);
-    [System.Runtime.InteropServices.LibraryImport("libc")]
-    private static partial int close(int fd);
-
-    public static List<int> OpenPipes(int n)
-    {
-        var fds = new List<int>(2 * n);
-        int* two = stackalloc int[2];
-        for (int i = 0; i < n; i++)
-        {
-            if (pipe(two) != 0) throw new InvalidOperationException($"pipe failed after {i}");
-            fds.Add(two[0]);
-            fds.Add(two[1]);
-        }
-        return fds;
-    }
-
-    public static void Close(List<int> fds)
-    {
-        foreach (var fd in fds) close(fd);
-        fds.Clear();
-    }
-
-    public static void Run(TimeSpan duration)
-    {
-        int* fds = stackalloc int[2];
-        if (pipe(fds) != 0) throw new InvalidOperationException("pipe failed");
-        int r = fds[0], w = fds[1];
-        var stop = DateTime.UtcNow + duration;
-        var writers = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
-        {
-            var buf = new byte[4096];
-            fixed (byte* p = buf)
-                while (DateTime.UtcNow < stop) write(w, p, buf.Length);
-        })).ToList();
-        var reader = new Thread(() =>
-        {
-            var buf = new byte[65536];
-            fixed (byte* p = buf)
-                while (read(r, p, buf.Length) > 0) { }
-        });
-        reader.Start();
-        writers.ForEach(t => t.Start());
-        writers.ForEach(t => t.Join());
-        close(w);
-        reader.Join();
-        close(r);
-    }
 }

@@ -101,9 +101,10 @@ public class SchedulerCmdletTests
     }
 
     [Theory]
-    [InlineData("-Duration 0", "InvalidDuration")]
-    [InlineData("-Duration -0:0:1", "InvalidDuration")]
-    [InlineData("-Interval 0", "InvalidInterval")]
+    [InlineData("-Duration 0", "DurationNotPositive")]
+    [InlineData("-Duration -0:0:1", "DurationNotPositive")]
+    [InlineData("-Interval 0", "DurationNotPositive")]
+    [InlineData("-Interval 0.001", "InvalidInterval")]
     [InlineData("-Count 0", "InvalidCount")]
     [InlineData("-Cgroup /no/such/cgroup -Duration 0:0:1", "CgroupNotFound")]
     public void BadSampling_IsRejectedBeforeLoading(string args, string errorId)

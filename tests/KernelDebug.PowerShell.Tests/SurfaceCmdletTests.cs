@@ -83,15 +83,6 @@ public sealed class SurfaceCmdletTests
         Assert.Contains("Start-Sleep", r.Terminating.ErrorDetails.RecommendedAction);
     }
 
-    [Fact]
-    public void Duration_BareNumberIsSeconds()
-    {
-        var start = DateTime.UtcNow;
-        var r = PsRunner.Run("Measure-SyscallLatency -ProcessId $PID -Duration 1.5");
-        Assert.Null(r.Terminating);
-        Assert.InRange(DateTime.UtcNow - start, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(30));
-    }
-
     [Theory]
     [InlineData("3", 3.0)]
     [InlineData("0.25", 0.25)]

@@ -7,32 +7,38 @@ namespace KernelDebug.TestSupport;
 /// an oracle whose process makes no sleep, wakeup or block of its own beside the ones asked for. The test host's
 /// runtime threads sleep now and then, and a managed thread blocks when it returns from native code during a
 /// garbage collection, which no thread filter can tell apart. Built once per test run with clang, which the build
-/// itself needs. Single-threaded, so its pid is its only thread id.
+/// itself needs. Single-threaded, so its pid is its only thread id. In its other mode it opens a missing file
+/// instead of sleeping: the test host's other threads open missing files too (probing paths), so a count of failed
+/// opens is exact only in a process that does nothing else.
 /// </summary>
 public static class NativeSleeper
 {
     private const string Source = """
         #define _GNU_SOURCE
         #include <sched.h>
+        #include <fcntl.h>
+        #include <string.h>
         #include <sys/resource.h>
         #include <time.h>
         #include <stdlib.h>
         #include <unistd.h>
         static long now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000L + t.tv_nsec; }
-        /* sleeper COUNT SLEEP_NS SPIN_NS NICE CPU (CPU < 0: any) [FIFO] */
+        /* sleeper COUNT SLEEP_NS SPIN_NS NICE CPU (CPU < 0: any) [fifo|open] */
         int main(int argc, char **argv) {
             char c;
             if (argc < 6) return 2;
             int cpu = atoi(argv[5]), nice = atoi(argv[4]);
             if (cpu >= 0) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s); if (sched_setaffinity(0, sizeof s, &s)) return 3; }
             if (nice && setpriority(PRIO_PROCESS, 0, nice)) return 4;
-            if (argc > 6) { struct sched_param p = { 1 }; if (sched_setscheduler(0, SCHED_FIFO, &p)) return 5; }
+            int opens = argc > 6 && !strcmp(argv[6], "open");
+            if (argc > 6 && !opens) { struct sched_param p = { 1 }; if (sched_setscheduler(0, SCHED_FIFO, &p)) return 5; }
             if (read(0, &c, 1) != 1) return 2;
             long sleep = atol(argv[2]), spin = atol(argv[3]);
             struct timespec ts = { sleep / 1000000000L, sleep % 1000000000L };
             for (int i = atoi(argv[1]); i > 0; i--) {
                 if (spin) { long end = now() + spin; while (now() < end) { } }
-                nanosleep(&ts, NULL);
+                if (opens) { if (open("/nonexistent/kd-oracle", O_RDONLY) != -1) return 6; }
+                else nanosleep(&ts, NULL);
             }
             return 0;
         }
@@ -65,6 +71,13 @@ public static class NativeSleeper
         string[] args = [count.ToString(), Ns(each), Ns(spin), nice.ToString(), (cpu ?? -1).ToString(), .. fifo ? ["fifo"] : Array.Empty<string>()];
         return Process.Start(new ProcessStartInfo(Binary.Value, args) { RedirectStandardInput = true, UseShellExecute = false })!;
     }
+
+    /// <summary>
+    /// Starts a child that, once <see cref="Go"/> is called, <paramref name="count"/> times opens a file that does not
+    /// exist (each fails with ENOENT) and then exits; its start-up is over before Go.
+    /// </summary>
+    public static Process StartOpener(int count) =>
+        Process.Start(new ProcessStartInfo(Binary.Value, [count.ToString(), "0", "0", "0", "-1", "open"]) { RedirectStandardInput = true, UseShellExecute = false })!;
 
     /// <summary>Lets a started sleeper run, without waiting.</summary>
     public static void Release(Process sleeper)

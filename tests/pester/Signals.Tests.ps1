@@ -33,7 +33,7 @@ Describe 'Signals clean up like Ctrl+C' {
 
     It 'Measure-SyscallLatency ended by SIGTERM leaves no BPF program and exits promptly' {
         $ready = Join-Path $TestDrive 'bpf'
-        $p = Start-Timed 'TERM' 15 'Measure-SyscallLatency -Interval 0.5 | ForEach-Object { [IO.File]::WriteAllText($ready, ''measured'') }' $ready
+        $p = Start-Timed 'TERM' 15 'Measure-SyscallLatency -Interval 0.5 -Continuous | ForEach-Object { [IO.File]::WriteAllText($ready, ''measured'') }' $ready
         $p.WaitForExit(60000) | Should -BeTrue
         $p.ExitCode | Should -Be 124 -Because "timeout ended it (stderr: $($p.StandardError.ReadToEnd()))"
         Test-Path $ready | Should -BeTrue -Because 'the measurement was running when the signal came'

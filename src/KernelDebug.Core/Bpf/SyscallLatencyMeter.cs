@@ -165,28 +165,19 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
     }
 
     private SyscallLatency Record(int id, int? pid, string? comm, Histogram h, ulong errors, IReadOnlyDictionary<string, ulong> byErrno,
-        double? overhead, TimeSpan? programTime, ulong dropped, DateTimeOffset start, DateTimeOffset end) => new()
+        double? overhead, TimeSpan? programTime, ulong dropped, DateTimeOffset start, DateTimeOffset end) => new SyscallLatency
     {
         Syscall = _table.NameOf(id),
         SyscallId = id,
         ProcessId = pid,
         Command = comm,
-        Count = h.Count,
         Errors = errors,
         ErrorsByErrno = byErrno,
-        Total = Tools.BpfToolLoader.FromNanoseconds(h.Sum),
-        Min = Tools.BpfToolLoader.FromNanoseconds(h.Min),
-        Mean = Tools.BpfToolLoader.FromNanoseconds(h.Mean),
-        P50 = Tools.BpfToolLoader.FromNanoseconds(h.P50),
-        P90 = Tools.BpfToolLoader.FromNanoseconds(h.P90),
-        P99 = Tools.BpfToolLoader.FromNanoseconds(h.P99),
-        Max = Tools.BpfToolLoader.FromNanoseconds(h.Max),
-        Histogram = h,
         AttachMethod = AttachMethod,
         OverheadPerEvent = overhead,
         ProgramRunTime = programTime,
         DroppedExits = dropped,
         StartTime = start,
         EndTime = end,
-    };
+    }.Of(h);
 }

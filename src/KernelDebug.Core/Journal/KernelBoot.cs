@@ -44,13 +44,13 @@ public sealed record KernelBoot
     /// <summary>The message that shows how it ended (the panic line, the last words of a shutdown), or the last entry when the log just stops.</summary>
     public string? EndMessage { get; init; }
     /// <summary>The crash reports in the boot's kernel messages.</summary>
-    public IReadOnlyList<KernelOops> CrashReports { get; init; } = [];
+    public IReadOnlyList<KernelOops> CrashReports { get; init => field = Flat.List(value, "; ", r => r.Title); } = FlatList<KernelOops>.Empty;
     /// <summary>Title of the last crash report of the boot, or null (for tables and CSV).</summary>
     public string? CrashTitle => CrashReports.Count > 0 ? CrashReports[^1].Title : Archives.SelectMany(a => a.Reports).LastOrDefault()?.Title;
     /// <summary>Titles of all <see cref="CrashReports"/>, joined with "; " (for CSV).</summary>
     public string CrashTitles => string.Join("; ", CrashReports.Select(r => r.Title));
     /// <summary>Crash logs kept for this boot in pstore, by systemd-pstore or by kdump.</summary>
-    public IReadOnlyList<CrashArchive> Archives { get; init; } = [];
+    public IReadOnlyList<CrashArchive> Archives { get; init => field = Flat.List(value, ";", a => a.Path); } = FlatList<CrashArchive>.Empty;
     /// <summary>The archives' paths, joined with ";" (for CSV).</summary>
     public string ArchivePaths => string.Join(";", Archives.Select(a => a.Path));
     /// <summary>The journal files or directories read.</summary>

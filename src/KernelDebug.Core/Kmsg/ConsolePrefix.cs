@@ -95,6 +95,87 @@ public readonly record struct ConsolePrefix(KernelLogLevel? Level, KernelLogFaci
         return new ConsolePrefix(level, facility, uptime, tid, cpu, i);
     }
 
+    /// <summary>
+    /// A prefix the kernel printed that came out damaged (a garbled serial line, an edited paste): a timestamp or level
+    /// that is no number or past every range (<c>[ 1.2.3] </c>, <c>[  x7] </c>, <c>[ 18446744073709551616] </c>,
+    /// <c>&lt;x7&gt;[  12.345678] </c>). For text <see cref="Parse"/> found no timestamp on; the parts that do parse
+    /// are kept, a caller field after the timestamp too. False for text that only starts with a bracket: a frame
+    /// address (<c>[&lt;c0150dc4&gt;]</c>, <c>[00000004]</c>), a caller field alone (<c>[ T12]</c>), a tag
+    /// (<c>[drm:intel_dp_detect]</c>), a stack marker (<c>&lt;IRQ&gt;</c>).
+    /// </summary>
+    public static bool TryParseDamaged(ReadOnlySpan<char> line, out ConsolePrefix prefix)
+    {
+        prefix = default;
+        int i = 0;
+        bool damaged = false;
+        KernelLogLevel? level = null;
+        KernelLogFacility? facility = null;
+        if (line.Length > 2 && line[0] == '<')
+        {
+            int gt = line.IndexOf('>');
+            if (gt < 2 || gt > 24 || gt + 1 >= line.Length || line[gt + 1] != '[' || !IsNumberLike(line[1..gt])) return false;
+            if (gt <= 5 && int.TryParse(line[1..gt], NumberStyles.None, CultureInfo.InvariantCulture, out int pri))
+            {
+                level = (KernelLogLevel)(pri & 7);
+                facility = (KernelLogFacility)(pri >> 3);
+            }
+            else damaged = true;
+            i = gt + 1;
+        }
+        if (i >= line.Length || line[i] != '[') return false;
+        int close = line[i..].IndexOf(']');
+        if (close < 2 || close > 48) return false;
+        var raw = line.Slice(i + 1, close - 1);
+        var inner = raw.Trim(' ');
+        if (!IsNumberLike(inner)) return false;
+        TimeSpan? uptime = null;
+        if (TryParseSeconds(inner, out long ticks)) uptime = TimeSpan.FromTicks(ticks);
+        else
+        {
+            // printk pads the seconds ("[%5lu.%06lu]"): a timestamp stands right-aligned after blanks, or keeps its dot.
+            bool padded = raw[0] == ' ' && raw[^1] != ' ';
+            bool dotted = char.IsAsciiDigit(inner[0]) && inner.Contains('.');
+            if (!(padded || dotted) || IsCaller(inner)) return false;
+            damaged = true;
+        }
+        i += close + 1;
+        int? tid = null, cpu = null;
+        if (i < line.Length && line[i] == '[' && line[i..].IndexOf(']') is int end and > 0 && IsCaller(line.Slice(i + 1, end - 1).Trim(' ')))
+        {
+            var c = line.Slice(i + 1, end - 1).Trim(' ');
+            if (int.TryParse(c[1..], NumberStyles.None, CultureInfo.InvariantCulture, out int id))
+            {
+                if (c[0] == 'T') tid = id; else cpu = id;
+            }
+            else damaged = true;
+            i += end + 1;
+        }
+        if (!damaged) return false;
+        if (i < line.Length && line[i] == ' ') i++;
+        prefix = new ConsolePrefix(level, facility, uptime, tid, cpu, i);
+        return true;
+    }
+
+    // Digits, letters, '.', '+' and '-': what a number is written with, damaged or not; at least one digit.
+    private static bool IsNumberLike(ReadOnlySpan<char> s)
+    {
+        bool digit = false;
+        foreach (char c in s)
+        {
+            if (char.IsAsciiDigit(c)) digit = true;
+            else if (!(char.IsAsciiLetter(c) || c is '.' or '+' or '-')) return false;
+        }
+        return digit;
+    }
+
+    // "T1234" / "C1": a caller field.
+    private static bool IsCaller(ReadOnlySpan<char> s)
+    {
+        if (s.Length < 2 || s[0] is not ('T' or 'C')) return false;
+        foreach (char c in s[1..]) if (!char.IsAsciiDigit(c)) return false;
+        return true;
+    }
+
     /// <summary>"12.345678" → ticks, without going through double (this runs once per log line).</summary>
     internal static bool TryParseSeconds(ReadOnlySpan<char> s, out long ticks)
     {

@@ -85,12 +85,14 @@ public sealed class KernelLogParser
     internal static KernelLogFormat Detect(IReadOnlyList<string> lines, out PasteShape? shape)
     {
         // Quote markers, an indent and tabs are taken off whenever most lines carry them; another tool's prefix only
-        // when that lets more lines be read (syslog lines carry the kernel's timestamp after their own prefix too).
+        // when most lines cannot be read as they stand and the cut lets more be read (syslog lines carry the kernel's
+        // timestamp after their own prefix too: one syslog line with a damaged date must not make the whole file a
+        // prefixed dmesg and lose every line's date; it is a malformed line, warned about).
         shape = PasteShape.Guess(lines);
-        var format = Vote(lines, shape, out int known);
-        if (PasteShape.WithForeignPrefix(shape, lines) is { } prefixed)
+        var format = Vote(lines, shape, out int known, out int nonEmpty);
+        if (known * 2 <= nonEmpty && PasteShape.WithForeignPrefix(shape, lines) is { } prefixed)
         {
-            var cut = Vote(lines, prefixed, out int knownCut);
+            var cut = Vote(lines, prefixed, out int knownCut, out _);
             if (knownCut > known)
             {
                 shape = prefixed;
@@ -100,15 +102,17 @@ public sealed class KernelLogParser
         return format;
     }
 
-    private static KernelLogFormat Vote(IReadOnlyList<string> lines, PasteShape? shape, out int known)
+    private static KernelLogFormat Vote(IReadOnlyList<string> lines, PasteShape? shape, out int known, out int nonEmpty)
     {
         known = 0;
+        nonEmpty = 0;
         Span<int> votes = stackalloc int[Enum.GetValues<KernelLogFormat>().Length];
         for (int i = 0; i < lines.Count; i++)
         {
             var line = shape is null ? lines[i].AsSpan() : shape.Apply(lines[i]);
             if (line.IsEmpty || line.StartsWith("-- ")) continue;
-            if (i == 0 && PstoreHeader.TryParse(line, out _)) { known = lines.Count; return KernelLogFormat.Pstore; }
+            nonEmpty++;
+            if (i == 0 && PstoreHeader.TryParse(line, out _)) { known = nonEmpty = lines.Count; return KernelLogFormat.Pstore; }
             var c = Classify(line);
             if (c != KernelLogFormat.PlainText) known++;
             votes[(int)c]++;

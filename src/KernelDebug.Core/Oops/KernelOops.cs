@@ -164,7 +164,7 @@ public sealed record KernelOops
     /// <summary>Module of the guilty frame with its taint letters from <c>Modules linked in:</c> (<c>nvidia(POE)</c>); null for core kernel code.</summary>
     public OopsModule? GuiltyModule { get; init; }
     /// <summary>Addresses of the report printed without a symbol (<c>? 0xffffffff...</c> frames, a bare RIP) resolved afterwards against this machine's kallsyms.</summary>
-    public IReadOnlyList<ResolvedAddress> ResolvedAddresses { get; init; } = Array.Empty<ResolvedAddress>();
+    public IReadOnlyList<ResolvedAddress> ResolvedAddresses { get; init => field = Flat.List(value); } = FlatList<ResolvedAddress>.Empty;
     /// <summary><see cref="ResolvedAddresses"/> as "0x...=func+0x1/0x2;..." for CSV.</summary>
     public string ResolvedAddressesText => string.Join(';', ResolvedAddresses);
     /// <summary>Where the messages came from (file or device).</summary>

@@ -18,7 +18,7 @@ internal static class OopsAnalyzer
     {
         try
         {
-            return AnalyzeCore(header, context, lines);
+            return AnalyzeCore(header, context, lines, ctx);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -49,7 +49,7 @@ internal static class OopsAnalyzer
     /// <summary>Lines of a shared console kept after the next report's header.</summary>
     private const int AfterSecond = 100;
 
-    private static KernelOops AnalyzeCore(OopsHeader header, string context, List<OopsLine> lines)
+    private static KernelOops AnalyzeCore(OopsHeader header, string context, List<OopsLine> lines, ParseContext? ctx)
     {
         var full0 = lines;
         // A report held open for a while carries the messages that followed it. Analyse up to its last
@@ -125,7 +125,7 @@ internal static class OopsAnalyzer
         // A panic titled by its message ("kernel panic: VFS: Unable to mount root fs"): the code that called panic().
         if (guilty is null && format.Kind == OopsKind.Panic) guilty = OopsDescription.PanicCaller(full);
 
-        var details = OopsDetails.Extract(own);
+        var details = OopsDetails.Extract(own, ctx);
         var why = OopsExplainer.Explain(own, details, guilty);
         string? panic = null;
         foreach (var l in anyPanic ? full0 : [])
@@ -180,13 +180,21 @@ internal static class OopsAnalyzer
 
     private static bool IsShared(string context) => context.Length == 0 || context == "console";
 
-    /// <summary>Lines that look like part of a report (frames, markers, registers): they keep a report open.</summary>
+    /// <summary>
+    /// Lines that look like part of a report: they keep a report open, and a report's <see cref="KernelOops.Lines"/>
+    /// end at the last of them. Frames (also by their address or size alone: <c>[&lt;c0150dc4&gt;]</c>, <c>/0x24</c>, for
+    /// a frame whose offset came out damaged), markers, <c>Code:</c>, and the lines the details are read from: the
+    /// task line, the hardware name and register dumps, which end a report pasted without its trace.
+    /// </summary>
     public static bool IsStructural(string text) =>
         text.AsSpan().IndexOfAny(StructuralWords) >= 0 || text.StartsWith("====", StringComparison.Ordinal) ||
-        text.StartsWith("Code: ", StringComparison.Ordinal) || text.StartsWith("Modules linked in", StringComparison.Ordinal);
+        text.StartsWith("Code: ", StringComparison.Ordinal) || text.StartsWith("Modules linked in", StringComparison.Ordinal) ||
+        text.StartsWith("Hardware name: ", StringComparison.Ordinal) ||
+        (text.Contains("PID: ", StringComparison.Ordinal) && text.Contains(" Comm: ", StringComparison.Ordinal)) ||
+        OopsDetails.IsRegisterLine(text);
 
     private static readonly System.Buffers.SearchValues<string> StructuralWords = System.Buffers.SearchValues.Create(
-        ["+0x", "---[ end", "</", "Kernel panic", "Call Trace", "Call trace", "CALL TRACE"], StringComparison.Ordinal);
+        ["+0x", "/0x", "[<", "---[ end", "</", "Kernel panic", "Call Trace", "Call trace", "CALL TRACE"], StringComparison.Ordinal);
 
     private static int LastStructural(List<OopsLine> lines, string context, int limit)
     {

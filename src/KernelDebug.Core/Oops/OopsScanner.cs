@@ -21,18 +21,22 @@ internal sealed class OopsLine
     public bool Structural;
     public string Text => Message.Text;
 
-    public static OopsLine From(KernelMessage m, int lineNumber, OopsHeader? header)
+    /// <param name="m">The message.</param>
+    /// <param name="lineNumber">Its line.</param>
+    /// <param name="header">The header it starts, if any.</param>
+    /// <param name="stamped">A console line whose timestamp came out damaged: printed by the console all the same.</param>
+    public static OopsLine From(KernelMessage m, int lineNumber, OopsHeader? header, bool stamped = false)
     {
-        var line = From(m, lineNumber);
+        var line = From(m, lineNumber, stamped);
         line.Header = header;
         line.Continues = header is not null && OopsFormats.ContinuesReport(line.Text);
         line.Structural = OopsAnalyzer.IsStructural(line.Text);
         return line;
     }
 
-    private static OopsLine From(KernelMessage m, int lineNumber)
+    private static OopsLine From(KernelMessage m, int lineNumber, bool stamped)
     {
-        string ctx = m.ThreadId is { } t ? "T" + t : m.CpuId is { } c ? "C" + c : m.Uptime is not null ? "console" : "";
+        string ctx = m.ThreadId is { } t ? "T" + t : m.CpuId is { } c ? "C" + c : m.Uptime is not null || stamped ? "console" : "";
         string text = m.Text ?? "";
         string stripped = text;
         bool questionable = false;
@@ -92,10 +96,21 @@ public sealed class OopsScanner
     {
         _index++;
         if (message is null) return Array.Empty<KernelOops>();
+        // A console prefix that came out damaged ("[ 1.2.3] RAX: ..."): the line is read without it, as the console
+        // line it was, and a warning names it.
+        var damaged = message.Uptime is null && message.Text is { Length: > 2 } raw && raw[0] is '[' or '<' &&
+                      ConsolePrefix.TryParseDamaged(raw, out var dp)
+            ? message with
+            {
+                Text = raw[dp.TextStart..], Uptime = dp.Uptime, Level = message.Level ?? dp.Level, Facility = message.Facility ?? dp.Facility,
+                ThreadId = message.ThreadId ?? dp.ThreadId, CpuId = message.CpuId ?? dp.CpuId,
+            }
+            : null;
         // The common case, an ordinary message with no report open, costs one vectorised search.
-        var header = OopsFormats.MatchHeader(message.Text ?? "");
+        var header = OopsFormats.MatchHeader((damaged ?? message).Text ?? "");
         if (header is null && _open.Count == 0) return Array.Empty<KernelOops>();
-        var line = OopsLine.From(message, message.LineNumber ?? _index, header);
+        if (damaged is not null) _ctx?.Warn(message.LineNumber ?? _index, "malformed timestamp or level prefix", message.Text);
+        var line = OopsLine.From(damaged ?? message, message.LineNumber ?? _index, header, stamped: damaged is not null);
         List<KernelOops>? done = null;
         if (header is not null && !(_open.Count > 0 && line.Continues))
         {

@@ -36,10 +36,11 @@ public sealed record SamplingPlan
     /// <summary>Rejects zero or negative durations, intervals and counts, and contradicting combinations.</summary>
     public SamplingPlan Validate()
     {
+        // The id the cmdlets' duration check gives (DurationTransformationAttribute), so callers of Core see the same.
         if (Duration is { } d && d <= TimeSpan.Zero)
-            throw new KernelDebugException("InvalidDuration", KernelErrorCategory.InvalidArgument, "-Duration must be positive.", "Give a positive time span, e.g. 00:00:05.", d);
+            throw new KernelDebugException("DurationNotPositive", KernelErrorCategory.InvalidArgument, "-Duration must be positive.", "Give a positive time span, e.g. 00:00:05, or seconds as a number.", d);
         if (Interval is { } i && i <= TimeSpan.Zero)
-            throw new KernelDebugException("InvalidInterval", KernelErrorCategory.InvalidArgument, "-Interval must be positive.", "Give a positive time span, e.g. 00:00:01.", i);
+            throw new KernelDebugException("DurationNotPositive", KernelErrorCategory.InvalidArgument, "-Interval must be positive.", "Give a positive time span, e.g. 00:00:01, or seconds as a number.", i);
         if (Interval is { } j && j < MinimumInterval)
             throw new KernelDebugException("InvalidInterval", KernelErrorCategory.InvalidArgument, $"-Interval must be at least {MinimumInterval.TotalMilliseconds} ms.", null, j);
         if (Count is { } n && n < 1)

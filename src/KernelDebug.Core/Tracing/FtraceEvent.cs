@@ -99,14 +99,16 @@ public sealed class FtraceEvent
             if (_fields is not null) return _fields;
             var built = Raw is { } r
                 ? RingBufferDecoder.DecodeFields(new ReadOnlySpan<byte>(r.Data, r.Offset, Length), r.Format, r.LongSize, r.Symbolize)
-                : new OrderedDictionary<string, object?>();
+                : new FtraceFields();
             return Interlocked.CompareExchange(ref _fields, built, null) ?? built;
         }
-        init => _fields = value;
+        init => _fields = value is null or FtraceFields ? value : new FtraceFields(value);
     }
 
     /// <summary><see cref="Fields"/> as one line of <c>name=value</c> pairs (arrays as <c>{a,b}</c>), for CSV and text.</summary>
-    public string FieldsText => string.Join(' ', Fields.Select(kv => $"{kv.Key}={FormatValue(kv.Value)}"));
+    public string FieldsText => FormatFields(Fields);
+
+    internal static string FormatFields(IEnumerable<KeyValuePair<string, object?>> fields) => string.Join(' ', fields.Select(kv => $"{kv.Key}={FormatValue(kv.Value)}"));
 
     /// <summary>The record's raw bytes length (header fields included).</summary>
     public int Length { get; init; }
@@ -150,4 +152,17 @@ public sealed class TraceClockMapping
     public DateTimeOffset? ToTime(ulong ns) =>
         Fields.TryNanoseconds(ns, out var since) && Fields.TryAdd(DateTimeOffset.UnixEpoch, since, out var t)
         && Fields.TryAdd(t, TimeSpan.FromTicks(_offsetNs / 100), out var time) ? time : null;
+}
+
+/// <summary>An event's fields, printing as <c>name=value</c> pairs (Export-Csv, string conversion) instead of a type name.</summary>
+public sealed class FtraceFields : OrderedDictionary<string, object?>
+{
+    /// <summary>An empty set of fields.</summary>
+    public FtraceFields() { }
+    /// <summary>An empty set with room for <paramref name="capacity"/> fields.</summary>
+    public FtraceFields(int capacity) : base(capacity) { }
+    /// <summary>A copy of <paramref name="fields"/>.</summary>
+    public FtraceFields(IEnumerable<KeyValuePair<string, object?>> fields) : base(fields) { }
+    /// <summary>The fields as <see cref="FtraceEvent.FieldsText"/> prints them.</summary>
+    public override string ToString() => FtraceEvent.FormatFields(this);
 }

@@ -274,7 +274,7 @@ public sealed class RingBufferDecoder
     /// <summary>The event's own fields (not the <c>common_</c> ones) of a record, in format order.</summary>
     public static OrderedDictionary<string, object?> DecodeFields(ReadOnlySpan<byte> rec, TraceEventFormat fmt, int longSize, Func<ulong, string?>? symbolize)
     {
-        var fields = new OrderedDictionary<string, object?>(fmt.Fields.Count);
+        var fields = new FtraceFields(fmt.Fields.Count);
         foreach (var f in fmt.Fields)
         {
             if (f.IsCommon) continue;

@@ -47,7 +47,7 @@ public static class TracePipeTextParser
         int evEnd = rest.IndexOf(':');
         if (evEnd <= 0) { ctx.Warn(lineNumber, "expected 'event:'", line); return null; }
         string ev = rest[..evEnd].ToString();
-        var fields = new OrderedDictionary<string, object?>();
+        var fields = new FtraceFields();
         foreach (var tok in rest[(evEnd + 1)..].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             int eq = tok.IndexOf('=');

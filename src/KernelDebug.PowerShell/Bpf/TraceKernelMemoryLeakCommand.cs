@@ -71,7 +71,7 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
     /// <inheritdoc />
     protected override string Activity => "Tracing kernel memory allocations";
 
-    private long _overflows, _lostStacks;
+    private long _overflows, _lostStacks, _missedFrees;
 
     /// <inheritdoc />
     protected override void Process()
@@ -85,6 +85,8 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
         var list = records.ToList();
         foreach (var r in list.OfType<KernelMemoryLeak>())
             if ((long)r.Overflows > Interlocked.Read(ref _overflows)) Interlocked.Exchange(ref _overflows, (long)r.Overflows);
+        foreach (var r in list.OfType<KernelMemoryLeak>())
+            if ((long)r.MissedFrees > Interlocked.Read(ref _missedFrees)) Interlocked.Exchange(ref _missedFrees, (long)r.MissedFrees);
         // Outstanding allocations without a stack in the latest report (a report replaces the previous one).
         Interlocked.Exchange(ref _lostStacks, list.OfType<KernelMemoryLeak>().Sum(r => (long)r.LostStacks));
         return list;
@@ -97,6 +99,9 @@ public sealed class TraceKernelMemoryLeakCommand : BpfMeasureCmdlet
         long n = Interlocked.Read(ref _overflows);
         if (n > 0)
             WriteWarning($"{n} allocations were not tracked because the table of {MaxTracked} entries was full: the report may miss leaks. Raise -MaxTracked, or narrow with -ProcessId or -Allocator.");
+        long missed = Interlocked.Read(ref _missedFrees);
+        if (missed > 0)
+            WriteWarning($"The kernel skipped the free program {missed} times (a free in an interrupt while the program ran on that CPU; see MissedFrees): up to {missed} reported allocations may be freed already.");
         long lost = Interlocked.Read(ref _lostStacks);
         if (lost > 0)
             WriteWarning($"{lost} outstanding allocations have no stack (see LostStacks): the stack table of {MaxStacks} entries was full, or the kernel could not walk the stack. Raise -MaxStacks, or narrow with -ProcessId or -Allocator.");

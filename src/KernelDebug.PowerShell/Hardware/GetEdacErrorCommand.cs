@@ -27,9 +27,9 @@ namespace KernelDebug.PowerShell.Hardware;
 [OutputType(typeof(EdacMemoryController), ParameterSetName = [ControllerSet])]
 [OutputType(typeof(EdacErrorChange), ParameterSetName = [IntervalSet])]
 [OutputType(typeof(EdacPciCounters), ParameterSetName = [PciSet])]
-public sealed class GetEdacErrorCommand : KernelReaderCmdlet
+public sealed class GetEdacErrorCommand : SamplingReaderCmdlet
 {
-    private const string DimmSet = "Dimm", ControllerSet = "Controller", IntervalSet = "Interval", PciSet = "Pci";
+    private const string DimmSet = "Dimm", ControllerSet = "Controller", PciSet = "Pci";
 
     /// <summary>
     /// <para type="description">Returns memory controllers with their totals instead of modules.</para>
@@ -42,26 +42,6 @@ public sealed class GetEdacErrorCommand : KernelReaderCmdlet
     /// </summary>
     [Parameter(Mandatory = true, ParameterSetName = PciSet)]
     public SwitchParameter Pci { get; set; }
-
-    /// <summary>
-    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
-    /// </summary>
-    [Parameter(ParameterSetName = IntervalSet)]
-    [DurationTransformation]
-    public TimeSpan Interval { get; set; }
-
-    /// <summary>
-    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
-    /// </summary>
-    [Parameter(ParameterSetName = IntervalSet)]
-    [ValidateRange(1, int.MaxValue)]
-    public int Count { get; set; }
-
-    /// <summary>
-    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
-    /// </summary>
-    [Parameter(ParameterSetName = IntervalSet)]
-    public SwitchParameter Continuous { get; set; }
 
     /// <inheritdoc />
     protected override void Process()
@@ -85,7 +65,7 @@ public sealed class GetEdacErrorCommand : KernelReaderCmdlet
                 return;
         }
         IReadOnlyList<EdacMemoryController>? previous = null;
-        Sampler.Run(this, StopToken, Sampler.Plan(this, Interval, Count, Continuous)!, "Get-EdacError", _ =>
+        Sample(_ =>
         {
             var now = EdacSysfs.Read(KernelRoot, ctx);
             WriteIssues(ctx);

@@ -24,7 +24,7 @@ namespace KernelDebug.PowerShell.Memory;
 /// </example>
 [Cmdlet(VerbsCommon.Get, "BlockedTask", DefaultParameterSetName = "Once")]
 [OutputType(typeof(BlockedTask))]
-public sealed class GetBlockedTaskCommand : KernelReaderCmdlet
+public sealed class GetBlockedTaskCommand : SamplingReaderCmdlet
 {
     /// <summary>
     /// <para type="description">Task states to report (default UninterruptibleSleep). Idle kernel threads are in state Idle, not UninterruptibleSleep.</para>
@@ -47,26 +47,6 @@ public sealed class GetBlockedTaskCommand : KernelReaderCmdlet
     [SupportsWildcards]
     public string[]? Name { get; set; }
 
-    /// <summary>
-    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
-    /// </summary>
-    [Parameter(ParameterSetName = "Interval")]
-    [DurationTransformation]
-    public TimeSpan Interval { get; set; }
-
-    /// <summary>
-    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
-    /// </summary>
-    [Parameter(ParameterSetName = "Interval")]
-    [ValidateRange(1, int.MaxValue)]
-    public int Count { get; set; }
-
-    /// <summary>
-    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
-    /// </summary>
-    [Parameter(ParameterSetName = "Interval")]
-    public SwitchParameter Continuous { get; set; }
-
     private bool _warnedStack;
 
     /// <inheritdoc />
@@ -76,7 +56,7 @@ public sealed class GetBlockedTaskCommand : KernelReaderCmdlet
         var pids = ProcessId is { Length: > 0 } ? ProcessId.ToHashSet() : null;
         var patterns = Name?.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToArray();
         var ctx = new ParseContext(KernelRoot.Resolve("proc"));
-        IReadOnlyList<BlockedTask> Sample()
+        IReadOnlyList<BlockedTask> Read()
         {
             var tasks = BlockedTaskReader.Read(KernelRoot, states, pids, ctx, out bool denied);
             WriteIssues(ctx);
@@ -87,15 +67,15 @@ public sealed class GetBlockedTaskCommand : KernelReaderCmdlet
             }
             return patterns is null ? tasks : tasks.Where(t => patterns.Any(p => p.IsMatch(t.Command))).ToArray();
         }
-        if (ParameterSetName != "Interval")
+        if (ParameterSetName != IntervalSet)
         {
-            foreach (var t in Sample()) WriteObject(t);
+            foreach (var t in Read()) WriteObject(t);
             return;
         }
         var tracker = new BlockedTaskTracker();
-        Sampler.Run(this, StopToken, Sampler.Plan(this, Interval, Count, Continuous)!, "Get-BlockedTask", i =>
+        Sample(i =>
         {
-            foreach (var t in tracker.Add(Sample()))
+            foreach (var t in tracker.Add(Read()))
                 if (t.SampleCount >= 2) WriteObject(t);
         });
     }

@@ -31,9 +31,9 @@ namespace KernelDebug.PowerShell.Memory;
 [OutputType(typeof(SlabCache), ParameterSetName = [ListSet])]
 [OutputType(typeof(SlabCacheGrowth), ParameterSetName = [IntervalSet])]
 [OutputType(typeof(SlabSummary), ParameterSetName = [SummarySet])]
-public sealed class GetSlabCacheCommand : KernelReaderCmdlet
+public sealed class GetSlabCacheCommand : SamplingReaderCmdlet
 {
-    private const string ListSet = "List", IntervalSet = "Interval", SummarySet = "Summary";
+    private const string ListSet = "List", SummarySet = "Summary";
 
     /// <summary>
     /// <para type="description">Cache names to keep; wildcards allowed. Tab completion offers the caches of the live kernel, aliases included (an alias matches the cache it was merged into).</para>
@@ -66,26 +66,6 @@ public sealed class GetSlabCacheCommand : KernelReaderCmdlet
     public SwitchParameter Detailed { get; set; }
 
     /// <summary>
-    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
-    /// </summary>
-    [Parameter(ParameterSetName = IntervalSet)]
-    [DurationTransformation]
-    public TimeSpan Interval { get; set; }
-
-    /// <summary>
-    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
-    /// </summary>
-    [Parameter(ParameterSetName = IntervalSet)]
-    [ValidateRange(1, int.MaxValue)]
-    public int Count { get; set; }
-
-    /// <summary>
-    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
-    /// </summary>
-    [Parameter(ParameterSetName = IntervalSet)]
-    public SwitchParameter Continuous { get; set; }
-
-    /// <summary>
     /// <para type="description">Returns one summary: cache and object counts, total and active slab memory, the largest cache, and the reclaimable and unreclaimable slab memory from /proc/meminfo.</para>
     /// </summary>
     [Parameter(Mandatory = true, ParameterSetName = SummarySet)]
@@ -111,7 +91,7 @@ public sealed class GetSlabCacheCommand : KernelReaderCmdlet
             return;
         }
         IReadOnlyList<SlabCache>? previous = null;
-        Sampler.Run(this, StopToken, Sampler.Plan(this, Interval, Count, Continuous)!, "Get-SlabCache", i =>
+        Sample(i =>
         {
             var read = SlabReader.Read(KernelRoot, Name is { Length: > 0 } ? SlabDetail.Basic : SlabDetail.None, ctx);
             var now = i == 0 ? Filter(read).ToArray() : read.Where(c => _filter!.IsMatch([c.Name, .. c.Aliases])).ToArray();

@@ -24,46 +24,26 @@ namespace KernelDebug.PowerShell.Memory;
 /// </example>
 [Cmdlet(VerbsCommon.Get, "VmStat", DefaultParameterSetName = TotalSet)]
 [OutputType(typeof(VmStat), ParameterSetName = [TotalSet])]
-[OutputType(typeof(VmStatRate), ParameterSetName = [RateSet])]
+[OutputType(typeof(VmStatRate), ParameterSetName = [IntervalSet])]
 [OutputType(typeof(VmStatCounter))]
-public sealed class GetVmStatCommand : KernelReaderCmdlet
+public sealed class GetVmStatCommand : SamplingReaderCmdlet
 {
-    private const string TotalSet = "Total", RateSet = "Rate";
+    private const string TotalSet = "Total";
     private const string VmStatPath = "proc/vmstat";
 
     /// <summary>
     /// <para type="description">Counter names to return, one row each (wildcards allowed, e.g. pgscan*). With -Interval the rows carry the change and the rate per second.</para>
     /// </summary>
     [Parameter(Position = 0, ParameterSetName = TotalSet)]
-    [Parameter(Position = 0, ParameterSetName = RateSet)]
+    [Parameter(Position = 0, ParameterSetName = IntervalSet)]
     [SupportsWildcards]
     public string[] Name { get; set; } = [];
-
-    /// <summary>
-    /// <para type="description">Time between samples: seconds as a number (5) or a time span (00:00:05). Alone it takes one sample (as Get-Counter does); with -Count N, N samples; with -Continuous, until Ctrl+C.</para>
-    /// </summary>
-    [Parameter(ParameterSetName = RateSet)]
-    [DurationTransformation]
-    public TimeSpan Interval { get; set; }
-
-    /// <summary>
-    /// <para type="description">Number of samples to take (1 s apart unless -Interval says otherwise).</para>
-    /// </summary>
-    [Parameter(ParameterSetName = RateSet)]
-    [ValidateRange(1, int.MaxValue)]
-    public int Count { get; set; }
-
-    /// <summary>
-    /// <para type="description">Samples until Ctrl+C (1 s apart unless -Interval says otherwise).</para>
-    /// </summary>
-    [Parameter(ParameterSetName = RateSet)]
-    public SwitchParameter Continuous { get; set; }
 
     /// <inheritdoc />
     protected override void Process()
     {
         var ctx = new ParseContext(KernelRoot.Resolve(VmStatPath));
-        var plan = Sampler.Plan(this, Interval, Count, Continuous);
+        var plan = Plan;
         var filter = new NameFilter(Name);
         bool Match(string counter) => filter.IsMatch(counter);
         bool perCounter = Name.Length > 0;
@@ -77,7 +57,7 @@ public sealed class GetVmStatCommand : KernelReaderCmdlet
             return;
         }
         VmStat? previous = null;
-        Sampler.Run(this, StopToken, plan, "Get-VmStat", _ =>
+        Sample(_ =>
         {
             var now = Read(ctx);
             WriteIssues(ctx);

@@ -3,6 +3,7 @@ using KernelDebug.Core;
 using KernelDebug.Core.Bpf;
 using KernelDebug.Core.Bpf.Tools;
 using KernelDebug.Core.Symbols;
+using KernelDebug.TestSupport;
 using Xunit;
 
 namespace KernelDebug.Core.Tests.Bpf;
@@ -14,46 +15,6 @@ namespace KernelDebug.Core.Tests.Bpf;
 [Collection(LiveBpf.Name)]
 public partial class LockContentionLiveTests
 {
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int pipe(int* fds);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint write(int fd, byte* buf, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint read(int fd, byte* buf, nint count);
-
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
-
-    /// <summary>Eight writer threads and one reader on one pipe for <paramref name="duration"/>.</summary>
-    internal static unsafe void ContendOnPipe(TimeSpan duration)
-    {
-        int* fds = stackalloc int[2];
-        Assert.Equal(0, pipe(fds));
-        int r = fds[0], w = fds[1];
-        var stop = DateTime.UtcNow + duration;
-        var writers = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
-        {
-            var buf = new byte[4096];
-            fixed (byte* p = buf)
-                while (DateTime.UtcNow < stop)
-                    write(w, p, buf.Length);
-        })).ToList();
-        var reader = new Thread(() =>
-        {
-            var buf = new byte[65536];
-            fixed (byte* p = buf)
-                while (read(r, p, buf.Length) > 0) { }
-        });
-        reader.Start();
-        writers.ForEach(t => t.Start());
-        writers.ForEach(t => t.Join());
-        close(w);
-        reader.Join();
-        close(r);
-    }
-
     private static IReadOnlyList<LockContention> Measure(LockContentionOptions options, Action load)
     {
         var meter = LockContentionMeter.Start(KernelRoot.Live, options);
@@ -77,7 +38,7 @@ public partial class LockContentionLiveTests
     public void PipeWriters_ByCaller_ShowMutexWaitsInPipeWrite()
     {
         var records = Measure(new LockContentionOptions { ProcessIds = [Environment.ProcessId], ByCaller = true },
-            () => ContendOnPipe(TimeSpan.FromSeconds(1.5)));
+            () => Pipes.Contend(TimeSpan.FromSeconds(1.5)));
         Assert.True(records.Any(r => r.LockType == "mutex" && r.Stack.Any(f => f.Function.Contains("pipe_write", StringComparison.Ordinal))), Dump(records));
         var pipe = records.First(r => r.LockType == "mutex" && r.Stack.Any(f => f.Function.Contains("pipe_write", StringComparison.Ordinal)));
         Assert.True(pipe.Count > 0 && pipe.TotalWait > TimeSpan.Zero && pipe.MaxWait >= pipe.P50);
@@ -90,7 +51,7 @@ public partial class LockContentionLiveTests
     [Fact]
     public void PipeWriters_ByLock_OneHotMutex()
     {
-        var records = Measure(new LockContentionOptions { ProcessIds = [Environment.ProcessId] }, () => ContendOnPipe(TimeSpan.FromSeconds(1)));
+        var records = Measure(new LockContentionOptions { ProcessIds = [Environment.ProcessId] }, () => Pipes.Contend(TimeSpan.FromSeconds(1)));
         var top = records.Where(r => r.LockType == "mutex").MaxBy(r => r.Count);
         Assert.True(top is not null, Dump(records));
         Assert.NotNull(top!.LockAddress);
@@ -103,7 +64,7 @@ public partial class LockContentionLiveTests
     public void MinimumWait_FiltersShortWaits()
     {
         var records = Measure(new LockContentionOptions { ProcessIds = [Environment.ProcessId], MinimumWait = TimeSpan.FromSeconds(30) },
-            () => ContendOnPipe(TimeSpan.FromSeconds(0.5)));
+            () => Pipes.Contend(TimeSpan.FromSeconds(0.5)));
         Assert.Empty(records);
     }
 
@@ -111,7 +72,7 @@ public partial class LockContentionLiveTests
     public void OtherProcessFilter_SeesNothingOfOurs()
     {
         // pid 1 (init) does not write to our pipe: none of our waits may be counted.
-        var records = Measure(new LockContentionOptions { ProcessIds = [1], ByCaller = true }, () => ContendOnPipe(TimeSpan.FromSeconds(0.5)));
+        var records = Measure(new LockContentionOptions { ProcessIds = [1], ByCaller = true }, () => Pipes.Contend(TimeSpan.FromSeconds(0.5)));
         Assert.DoesNotContain(records, r => r.Stack.Any(f => f.Function.Contains("pipe_write", StringComparison.Ordinal)));
     }
 

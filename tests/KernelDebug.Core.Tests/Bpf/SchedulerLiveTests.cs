@@ -19,7 +19,6 @@ public partial class SchedulerLiveTests
     [LibraryImport("libc")] private static partial int gettid();
     [LibraryImport("libc")] private static partial int usleep(uint usec);
     [LibraryImport("libc")] private static unsafe partial int sched_setaffinity(int pid, nuint size, ulong* mask);
-    [LibraryImport("libc")] private static unsafe partial int pipe(int* fds);
     [LibraryImport("libc")] private static unsafe partial nint read(int fd, byte* buf, nuint n);
     [LibraryImport("libc")] private static unsafe partial nint write(int fd, byte* buf, nuint n);
     [LibraryImport("libc")] private static partial int close(int fd);
@@ -128,9 +127,7 @@ public partial class SchedulerLiveTests
     [Fact]
     public unsafe void OffCpu_PipeReader_BlocksInPipeRead_WokenFromPipeWrite()
     {
-        int* fds = stackalloc int[2];
-        Assert.Equal(0, pipe(fds));
-        int rfd = fds[0], wfd = fds[1];
+        var (rfd, wfd) = Pipes.Open();
         const int rounds = 20;
         var reader = new Worker(() => { byte b; for (int i = 0; i < rounds; i++) read(rfd, &b, 1); });
         var writer = new Worker(() => { byte b = 1; for (int i = 0; i < rounds; i++) { usleep(20_000); write(wfd, &b, 1); } });

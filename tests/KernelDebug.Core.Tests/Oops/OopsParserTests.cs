@@ -229,6 +229,78 @@ public sealed class OopsParserTests
         Assert.Null(plain.Uptime);
     }
 
+    /// <summary>A report pasted without its trace ends with its register dump: those lines are the report's.</summary>
+    [Fact]
+    public void CutReport_KeepsItsTrailingRegisterLines()
+    {
+        var o = Assert.Single(ParseFile(TestPaths.Fixture("oops", "pastes", "cut-rip-x86.txt")));
+        Assert.Equal(13, o.EndLine);
+        Assert.StartsWith("RDX: 0000000000000001", o.Lines[^1]);
+        Assert.Equal(0x246UL, o.Registers["RSI"]);
+    }
+
+    /// <summary>A console timestamp that came out damaged: warned about, and the line still read as the report's.</summary>
+    [Theory]
+    [InlineData("[ 18446744073709551616] ")]
+    [InlineData("[ 1.2.3] ")]
+    [InlineData("[  x7] ")]
+    public void DamagedTimestamp_WarnedAndTheLineStillRead(string prefix)
+    {
+        var lines = File.ReadAllLines(TestPaths.Fixture("oops", "pastes", "cut-rip-x86.txt"));
+        lines[11] = prefix + lines[11][(lines[11].IndexOf(']') + 2)..]; // RAX: ...
+        var ctx = new ParseContext("test");
+        var o = Assert.Single(ParseText(string.Join('\n', lines), ctx));
+        var issue = Assert.Single(ctx.Issues);
+        Assert.Equal((12, "malformed timestamp or level prefix"), (issue.LineNumber, issue.Message));
+        Assert.Equal(0UL, o.Registers["RAX"]);
+        Assert.Equal("BUG: unable to handle kernel NULL pointer dereference in acme_ring_free", o.Title);
+    }
+
+    [Theory]
+    [InlineData("[ T12] text")]            // a caller field alone (printk.time=0)
+    [InlineData("[<c0150dc4>] (kthread)")] // an arm frame
+    [InlineData("[00000004] *pgd=00000000")]
+    [InlineData("[drm:intel_dp_detect [i915]] x")]
+    [InlineData("<IRQ>")]
+    public void DamagedPrefix_NotTakenFromText(string text) => Assert.False(ConsolePrefix.TryParseDamaged(text, out _));
+
+    /// <summary>Numbers the details are read from that do not fit: left out, each with a warning naming its line.</summary>
+    [Theory]
+    [InlineData(5, "CPU: 3 PID: 2231 Comm:", "CPU: 3 PID: 99999999999999999999 Comm:", "PID")]
+    [InlineData(10, "RSP: 0018:ffffa8c0c1a3fd88", "RSP: 0018:18446744073709551616", "register RSP")]
+    [InlineData(8, "acme_ring_free+0x2e/0x90", "acme_ring_free+x7/0x90", null)]
+    public void NumberThatDoesNotFit_Warned(int line, string good, string bad, string? what)
+    {
+        var lines = File.ReadAllLines(TestPaths.Fixture("oops", "pastes", "cut-rip-x86.txt"));
+        lines[line] = lines[line].Replace(good, bad);
+        var ctx = new ParseContext("test");
+        var o = Assert.Single(ParseText(string.Join('\n', lines), ctx));
+        Assert.Equal("BUG: unable to handle kernel NULL pointer dereference in acme_ring_free", o.Title);
+        Assert.Contains(bad, o.Lines[line]);
+        if (what is null) return; // the RIP line: its frame is the title's, read from the text
+        var issue = Assert.Single(ctx.Issues);
+        Assert.Equal(line + 1, issue.LineNumber);
+        Assert.StartsWith(what, issue.Message);
+        Assert.Equal(3, o.Cpu);
+    }
+
+    /// <summary>A frame whose offset came out damaged: warned about, and the frames after it are still read.</summary>
+    [Fact]
+    public void DamagedFrame_WarnedAndTheTraceGoesOn()
+    {
+        var log = File.ReadAllText(TestPaths.Fixture("oops", "null-deref-module.log"));
+        var want = Assert.Single(ParseText(log));
+        var frame = want.Frames[1];
+        string good = $"{frame.Function}+0x{frame.Offset:x}/";
+        Assert.Contains(good, log);
+        var ctx = new ParseContext("test");
+        var o = Assert.Single(ParseText(log.Replace(good, $"{frame.Function}+x7/"), ctx));
+        Assert.Contains(ctx.Issues, i => i.Message.StartsWith("stack frame", StringComparison.Ordinal));
+        Assert.Equal(want.Frames.Count - 1, o.Frames.Count);
+        Assert.Equal(want.Frames[^1], o.Frames[^1]);
+        Assert.Equal(want.Title, o.Title);
+    }
+
     [Theory]
     [InlineData("_RNvMs3_NtCshgDM7dBCdno_11rust_binder7processNtB5_7Process10update_ref", "<rust_binder::process::Process>::update_ref")]
     [InlineData("_RNvCscSpY9Juk0HT_7___rustc17rust_begin_unwind", "__rustc::rust_begin_unwind")]

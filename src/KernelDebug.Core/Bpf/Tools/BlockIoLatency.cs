@@ -14,7 +14,7 @@ public enum BlockIoPhase
 /// by Measure-BlockIoLatency from the block_rq tracepoints: requests, bytes, rates, exact min/mean/max and
 /// interpolated percentiles from a log-linear histogram.
 /// </summary>
-public sealed record BlockIoLatency
+public sealed record BlockIoLatency : BpfDistribution
 {
     /// <summary>Disk name (sda, nvme0n1, loop3), or "*" when not grouped by disk.</summary>
     public string Disk { get; init; } = "*";
@@ -22,8 +22,6 @@ public sealed record BlockIoLatency
     public string Operation { get; init; } = "*";
     /// <summary>Device (issue → complete) or Queue (insert → issue).</summary>
     public BlockIoPhase Phase { get; init; }
-    /// <summary>Requests completed (Device) or issued after queueing (Queue).</summary>
-    public ulong Count { get; init; }
     /// <summary>Requests completed with an error status.</summary>
     public ulong Errors { get; init; }
     /// <summary>Bytes completed (Device phase; 0 for Queue).</summary>
@@ -32,32 +30,8 @@ public sealed record BlockIoLatency
     public double Iops { get; init; }
     /// <summary>Bytes per second over the interval.</summary>
     public double Throughput { get; init; }
-    /// <summary>Shortest request.</summary>
-    public TimeSpan Min { get; init; }
-    /// <summary>Mean latency.</summary>
-    public TimeSpan Mean { get; init; }
-    /// <summary>Median latency (interpolated).</summary>
-    public TimeSpan P50 { get; init; }
-    /// <summary>90th percentile (interpolated).</summary>
-    public TimeSpan P90 { get; init; }
-    /// <summary>99th percentile (interpolated).</summary>
-    public TimeSpan P99 { get; init; }
-    /// <summary>Longest request.</summary>
-    public TimeSpan Max { get; init; }
-    /// <summary>Sum of all latencies.</summary>
-    public TimeSpan Total { get; init; }
-    /// <summary>The latency distribution in nanoseconds.</summary>
-    public Histogram Histogram { get; init; } = new();
-    /// <summary>How the programs were attached (TpBtf, RawTp).</summary>
-    public BpfAttachMethod AttachMethod { get; init; }
-    /// <summary>BPF program nanoseconds per block event (insert/issue/complete) in the interval, or null without BPF statistics.</summary>
-    public double? OverheadPerEvent { get; init; }
     /// <summary>Completions seen without their issue during the interval (requests in flight at attach; all disks).</summary>
     public ulong MissedIssues { get; init; }
-    /// <summary>Start of the interval.</summary>
-    public DateTimeOffset StartTime { get; init; }
-    /// <summary>End of the interval.</summary>
-    public DateTimeOffset EndTime { get; init; }
 }
 
 /// <summary>What Measure-BlockIoLatency measures.</summary>

@@ -102,25 +102,16 @@ public sealed class BlockIoLatencyMeter : Engine.BpfTool<BlockIoLatency>
                 Disk = _options.ByDisk ? BlockDevices.NameOf(_disks, dev) : "*",
                 Operation = op == AllOps ? "*" : OperationName(op),
                 Phase = phase == 1 ? BlockIoPhase.Queue : BlockIoPhase.Device,
-                Count = h.Count,
                 Errors = errors,
                 Bytes = (long)bytes,
                 Iops = h.Count / interval.Seconds,
                 Throughput = bytes / interval.Seconds,
-                Min = BpfToolLoader.FromNanoseconds(h.Min),
-                Mean = BpfToolLoader.FromNanoseconds(h.Mean),
-                P50 = BpfToolLoader.FromNanoseconds(h.P50),
-                P90 = BpfToolLoader.FromNanoseconds(h.P90),
-                P99 = BpfToolLoader.FromNanoseconds(h.P99),
-                Max = BpfToolLoader.FromNanoseconds(h.Max),
-                Total = BpfToolLoader.FromNanoseconds(h.Sum),
-                Histogram = h,
                 AttachMethod = AttachMethod,
                 OverheadPerEvent = interval.OverheadPerEvent,
                 MissedIssues = dMissed,
                 StartTime = interval.Start,
                 EndTime = interval.End,
-            });
+            }.Of(h));
         }
         list.Sort((a, b) => a.Phase != b.Phase ? a.Phase.CompareTo(b.Phase) : b.Count.CompareTo(a.Count));
         return list;

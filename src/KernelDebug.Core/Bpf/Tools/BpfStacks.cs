@@ -41,11 +41,16 @@ public sealed class BpfStacks
         if (key == 0) return [];
         var map = _session.Map(_map);
         var value = new byte[map.ReadValueSize];
-        if (!map.TryLookup(BitConverter.GetBytes(key), value)) return [];
+        return map.TryLookup(BitConverter.GetBytes(key), value) ? DecodeAddresses(value) : [];
+    }
+
+    /// <summary>The instruction pointers of a stack map value (u64s, innermost first, ending at the first 0).</summary>
+    public static ulong[] DecodeAddresses(ReadOnlySpan<byte> value)
+    {
         var ips = new List<ulong>();
         for (int i = 0; i + 8 <= value.Length; i += 8)
         {
-            ulong ip = BinaryPrimitives.ReadUInt64LittleEndian(value.AsSpan(i));
+            ulong ip = BinaryPrimitives.ReadUInt64LittleEndian(value[i..]);
             if (ip == 0) break;
             ips.Add(ip);
         }

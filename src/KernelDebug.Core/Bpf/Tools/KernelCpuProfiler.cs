@@ -128,15 +128,7 @@ public sealed class KernelCpuProfiler : Engine.BpfTool<KernelCpuSample>
         var key = new byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(key, id);
         var value = new byte[map.ReadValueSize];
-        if (!map.TryLookup(key, value)) return [];
-        var ips = new List<ulong>();
-        for (int i = 0; i + 8 <= value.Length; i += 8)
-        {
-            ulong ip = BinaryPrimitives.ReadUInt64LittleEndian(value.AsSpan(i));
-            if (ip == 0) break;
-            ips.Add(ip);
-        }
-        return ips.ToArray();
+        return map.TryLookup(key, value) ? BpfStacks.DecodeAddresses(value) : [];
     }
 
     private IReadOnlyList<StackFrame> KernelStack(int id)

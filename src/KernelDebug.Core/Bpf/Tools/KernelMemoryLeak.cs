@@ -62,6 +62,14 @@ public sealed record KernelMemoryLeak
     public ulong Overflows { get; init; }
     /// <summary>Frees of allocations made before the trace started (ignored).</summary>
     public ulong UntrackedFrees { get; init; }
+    /// <summary>
+    /// Frees since the start that the kernel did not run the free program for (its recursion guard: a free in an
+    /// interrupt while the program was already running on that CPU); up to this many reported allocations may be
+    /// freed already.
+    /// </summary>
+    public ulong MissedFrees { get; init; }
+    /// <summary>Allocations since the start that the kernel did not run the allocation program for (same guard): the report may miss them.</summary>
+    public ulong MissedAllocations { get; init; }
     /// <summary>When the report was made.</summary>
     public DateTimeOffset Time { get; init; }
     /// <summary>How the programs were attached.</summary>

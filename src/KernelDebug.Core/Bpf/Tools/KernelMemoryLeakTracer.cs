@@ -88,6 +88,7 @@ public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
         var state = session.Map("kd_ml_state");
         ulong tracked = State(state, 0), overflows = State(state, 1), untrackedFrees = State(state, 2);
         ulong stacksLostTotal = State(state, 3) + State(state, 4);
+        var (missedAllocs, missedFrees) = Missed(session);
         var entries = session.Map("kd_ml_allocs").ReadAll();
         ulong nowNs = MonotonicNanoseconds();
         ulong minAgeNs = (ulong)_options.MinimumAge.Ticks * 100;
@@ -141,12 +142,26 @@ public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
                 Tracked = tracked,
                 Overflows = overflows,
                 UntrackedFrees = untrackedFrees,
+                MissedFrees = missedFrees,
+                MissedAllocations = missedAllocs,
                 Time = time,
                 AttachMethod = AttachMethod,
             });
         }
         list.Sort((a, b) => b.Bytes != a.Bytes ? b.Bytes.CompareTo(a.Bytes) : b.Count.CompareTo(a.Count));
         return list;
+    }
+
+    /// <summary>The kernel's recursion misses of the allocation and the free programs (bpf_prog_info.recursion_misses).</summary>
+    private static (ulong Allocations, ulong Frees) Missed(BpfSession session)
+    {
+        ulong allocs = 0, frees = 0;
+        foreach (var (name, info) in session.LoadedPrograms())
+        {
+            if (Pairs.Any(p => name.EndsWith("_" + p.Free, StringComparison.Ordinal))) frees += info.RecursionMisses;
+            else allocs += info.RecursionMisses;
+        }
+        return (allocs, frees);
     }
 
     private string SiteText(ulong site, IReadOnlyList<StackFrame> stack)

@@ -1,3 +1,4 @@
+using KernelDebug.Core.Parsing;
 using System.Buffers.Binary;
 using KernelDebug.Core.Bpf.Engine;
 using KernelDebug.Core.Errors;
@@ -43,7 +44,7 @@ public sealed record OffCpuTime
     /// <summary>The flame-graph weight: microseconds blocked (ConvertTo-FoldedStack reads Count).</summary>
     public long Count { get; init; }
     /// <summary>Where it blocked: kernel frames then user frames, innermost first.</summary>
-    public IReadOnlyList<StackFrame> Stack { get; init; } = Array.Empty<StackFrame>();
+    public IReadOnlyList<StackFrame> Stack { get; init => field = Flat.List(value); } = FlatList<StackFrame>.Empty;
     /// <summary>The stack as text, innermost first ("a;b;c"), for CSV.</summary>
     public string StackText => string.Join(';', Stack.Select(f => f.Function));
     /// <summary>How many of Stack's frames are kernel frames.</summary>
@@ -53,7 +54,7 @@ public sealed record OffCpuTime
     /// <summary>The waker's command name.</summary>
     public string? WakerCommand { get; init; }
     /// <summary>The waker's kernel stack at the wakeup, innermost first (-IncludeWaker).</summary>
-    public IReadOnlyList<StackFrame> WakerStack { get; init; } = Array.Empty<StackFrame>();
+    public IReadOnlyList<StackFrame> WakerStack { get; init => field = Flat.List(value); } = FlatList<StackFrame>.Empty;
     /// <summary>The waker's stack as text, innermost first.</summary>
     public string WakerStackText => string.Join(';', WakerStack.Select(f => f.Function));
     /// <summary>
@@ -61,7 +62,7 @@ public sealed record OffCpuTime
     /// a folded stack reads like bcc offwaketime's (the waker's stack stands inverted on top of the blocked one).
     /// </summary>
     public IReadOnlyList<StackFrame> Frames => WakerStack.Count == 0 ? Stack
-        : WakerStack.Reverse().Append(new StackFrame { Function = "--" }).Concat(Stack).ToList();
+        : Flat.List(WakerStack.Reverse().Append(new StackFrame { Function = "--" }).Concat(Stack).ToList());
     /// <summary>Cgroup path (in the -Cgroup hierarchy, else v2).</summary>
     public string? CgroupPath { get; init; }
     /// <summary>The container id the cgroup path holds, if any.</summary>

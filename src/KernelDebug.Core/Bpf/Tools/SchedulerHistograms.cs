@@ -18,7 +18,7 @@ public enum SchedulerGrouping
 }
 
 /// <summary>A latency or time distribution of the scheduler for one group over one interval.</summary>
-public abstract record SchedulerHistogram
+public abstract record SchedulerHistogram : BpfDistribution
 {
     /// <summary>Process id when grouped by process (null otherwise).</summary>
     public int? ProcessId { get; init; }
@@ -32,34 +32,8 @@ public abstract record SchedulerHistogram
     public string? CgroupPath { get; init; }
     /// <summary>The container id the cgroup path holds (docker, containerd, cri-o, podman), if any.</summary>
     public string? ContainerId { get; init; }
-    /// <summary>Number of values.</summary>
-    public ulong Count { get; init; }
-    /// <summary>Sum of the values.</summary>
-    public TimeSpan Total { get; init; }
-    /// <summary>Smallest value.</summary>
-    public TimeSpan Min { get; init; }
-    /// <summary>Mean value.</summary>
-    public TimeSpan Mean { get; init; }
-    /// <summary>Median.</summary>
-    public TimeSpan P50 { get; init; }
-    /// <summary>90th percentile.</summary>
-    public TimeSpan P90 { get; init; }
-    /// <summary>99th percentile.</summary>
-    public TimeSpan P99 { get; init; }
-    /// <summary>Largest value.</summary>
-    public TimeSpan Max { get; init; }
-    /// <summary>The log-linear histogram (nanoseconds); Format-Histogram draws it.</summary>
-    public Histogram Histogram { get; init; } = new();
-    /// <summary>How the programs were attached.</summary>
-    public BpfAttachMethod AttachMethod { get; init; }
-    /// <summary>BPF nanoseconds per program run (sampled kernel BPF statistics); null when they are off.</summary>
-    public double? OverheadPerEvent { get; init; }
     /// <summary>The programs' run time over the interval, all CPUs (estimated from the sampled statistics).</summary>
     public TimeSpan? ProgramRunTime { get; init; }
-    /// <summary>Interval start.</summary>
-    public DateTimeOffset StartTime { get; init; }
-    /// <summary>Interval end.</summary>
-    public DateTimeOffset EndTime { get; init; }
 }
 
 /// <summary>Run-queue latency: time from becoming runnable to running (Measure-RunQueueLatency).</summary>
@@ -138,7 +112,7 @@ public abstract class SchedulerHistogramTool<TRecord> : BpfTool<TRecord> where T
             if (h.Count == 0) continue;
             if (_options.CommandFilter is { } f && comm.Length > 0 && !f(comm)) continue;
             string? path = g is SchedulerGrouping.None or SchedulerGrouping.Cpu ? null : CgroupNames.PathOf(cgroup);
-            list.Add(Create() with
+            list.Add((Create() with
             {
                 ProcessId = g == SchedulerGrouping.Process ? (int)id : null,
                 ThreadId = g == SchedulerGrouping.Thread ? (int)id : null,
@@ -146,21 +120,12 @@ public abstract class SchedulerHistogramTool<TRecord> : BpfTool<TRecord> where T
                 Cpu = g == SchedulerGrouping.Cpu ? (int)id : null,
                 CgroupPath = path,
                 ContainerId = Cgroups.ContainerId(path),
-                Count = h.Count,
-                Total = BpfToolLoader.FromNanoseconds(h.Sum),
-                Min = BpfToolLoader.FromNanoseconds(h.Min),
-                Mean = BpfToolLoader.FromNanoseconds(h.Mean),
-                P50 = BpfToolLoader.FromNanoseconds(h.P50),
-                P90 = BpfToolLoader.FromNanoseconds(h.P90),
-                P99 = BpfToolLoader.FromNanoseconds(h.P99),
-                Max = BpfToolLoader.FromNanoseconds(h.Max),
-                Histogram = h,
                 AttachMethod = AttachMethod,
                 OverheadPerEvent = interval.OverheadPerEvent,
                 ProgramRunTime = interval.ProgramRunTime,
                 StartTime = interval.Start,
                 EndTime = interval.End,
-            });
+            }).Of(h));
         }
         list.Sort((a, b) => b.Total.CompareTo(a.Total));
         return list;

@@ -1,0 +1,56 @@
+namespace KernelDebug.Core.Bpf;
+
+/// <summary>
+/// What every histogram tool's record carries: the distribution of one group's times over one interval (calls,
+/// requests, wakeups, slices), and how it was measured. Declared once so the tools' records and views agree.
+/// </summary>
+public abstract record BpfDistribution
+{
+    /// <summary>Number of values (calls, requests, wakeups, slices) measured.</summary>
+    public ulong Count { get; init; }
+    /// <summary>Sum of the values.</summary>
+    public TimeSpan Total { get; init; }
+    /// <summary>Smallest value.</summary>
+    public TimeSpan Min { get; init; }
+    /// <summary>Mean value.</summary>
+    public TimeSpan Mean { get; init; }
+    /// <summary>Median (interpolated in the histogram's bucket).</summary>
+    public TimeSpan P50 { get; init; }
+    /// <summary>90th percentile (interpolated).</summary>
+    public TimeSpan P90 { get; init; }
+    /// <summary>99th percentile (interpolated).</summary>
+    public TimeSpan P99 { get; init; }
+    /// <summary>Largest value.</summary>
+    public TimeSpan Max { get; init; }
+    /// <summary>The log-linear histogram in nanoseconds; Format-Histogram draws it.</summary>
+    public Histogram Histogram { get; init; } = new();
+    /// <summary>How the programs were attached (RawTp, TpBtf, Tracepoint).</summary>
+    public BpfAttachMethod AttachMethod { get; init; }
+    /// <summary>BPF nanoseconds per program run (sampled kernel BPF statistics); null when they are off.</summary>
+    public double? OverheadPerEvent { get; init; }
+    /// <summary>Start of the interval.</summary>
+    public DateTimeOffset StartTime { get; init; }
+    /// <summary>End of the interval.</summary>
+    public DateTimeOffset EndTime { get; init; }
+
+    /// <summary>This record with the count, total and percentiles of <paramref name="h"/> (nanoseconds) and the histogram itself.</summary>
+    public BpfDistribution WithDistribution(Histogram h) => this with
+    {
+        Count = h.Count,
+        Total = Tools.BpfToolLoader.FromNanoseconds(h.Sum),
+        Min = Tools.BpfToolLoader.FromNanoseconds(h.Min),
+        Mean = Tools.BpfToolLoader.FromNanoseconds(h.Mean),
+        P50 = Tools.BpfToolLoader.FromNanoseconds(h.P50),
+        P90 = Tools.BpfToolLoader.FromNanoseconds(h.P90),
+        P99 = Tools.BpfToolLoader.FromNanoseconds(h.P99),
+        Max = Tools.BpfToolLoader.FromNanoseconds(h.Max),
+        Histogram = h,
+    };
+}
+
+/// <summary>Typed form of <see cref="BpfDistribution.WithDistribution"/>.</summary>
+public static class BpfDistributions
+{
+    /// <summary><paramref name="record"/> with the statistics of <paramref name="h"/> filled in.</summary>
+    public static T Of<T>(this T record, Histogram h) where T : BpfDistribution => (T)record.WithDistribution(h);
+}
