@@ -147,7 +147,7 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
         {
             if (acc.H.Count == 0) continue;
             list.Add(Record(g.Id, _options.ByProcess ? (int)g.Tgid : null, _options.ByProcess ? g.Comm : null, acc.H, acc.Errors, acc.ByErrno,
-                overhead, programTime, dDropped, interval.Start, interval.End));
+                overhead, programTime, dDropped, interval.MissedEvents, interval.Start, interval.End));
         }
         list.Sort((a, b) => b.Total.CompareTo(a.Total));
         return list;
@@ -165,7 +165,7 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
     }
 
     private SyscallLatency Record(int id, int? pid, string? comm, Histogram h, ulong errors, IReadOnlyDictionary<string, ulong> byErrno,
-        double? overhead, TimeSpan? programTime, ulong dropped, DateTimeOffset start, DateTimeOffset end) => new SyscallLatency
+        double? overhead, TimeSpan? programTime, ulong dropped, ulong missed, DateTimeOffset start, DateTimeOffset end) => new SyscallLatency
     {
         Syscall = _table.NameOf(id),
         SyscallId = id,
@@ -177,6 +177,7 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
         OverheadPerEvent = overhead,
         ProgramRunTime = programTime,
         DroppedExits = dropped,
+        MissedEvents = missed,
         StartTime = start,
         EndTime = end,
     }.Of(h);

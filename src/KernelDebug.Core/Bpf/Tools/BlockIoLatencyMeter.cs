@@ -108,6 +108,7 @@ public sealed class BlockIoLatencyMeter : Engine.BpfTool<BlockIoLatency>
                 Throughput = bytes / interval.Seconds,
                 AttachMethod = AttachMethod,
                 OverheadPerEvent = interval.OverheadPerEvent,
+                MissedEvents = interval.MissedEvents,
                 MissedIssues = dMissed,
                 StartTime = interval.Start,
                 EndTime = interval.End,
