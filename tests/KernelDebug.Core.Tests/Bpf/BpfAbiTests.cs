@@ -17,6 +17,11 @@ public class BpfAbiTests
         { "cpudist", "sched_hist_key", typeof(SchedHistKey) },
         { "offcpu", "offcpu_key", typeof(OffCpuKey) },
         { "offcpu", "offcpu_val", typeof(OffCpuValue) },
+        { "syslat", "sl_key", typeof(SlKey) },
+        { "blkio", "bio_key", typeof(BioKey) },
+        { "lockcont", "lk_key", typeof(LkKey) },
+        { "profile", "pf_key", typeof(PfKey) },
+        { "memleak", "ml_alloc", typeof(MlAlloc) },
     };
 
     [Theory]
