@@ -36,18 +36,9 @@ public partial class BpfCmdletTests
         Assert.Empty(stillLoaded.Except(othersHold));
     }
 
-    /// <summary>Starts <paramref name="calls"/> getppid() calls on a thread once one of our kd_sl_ programs is attached.</summary>
-    private static Thread CallWhenAttached(int calls)
-    {
-        var t = new Thread(() =>
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (OurKdPrograms().Count < 2 && DateTime.UtcNow < deadline) Thread.Sleep(5);
-            for (int i = 0; i < calls; i++) getppid();
-        }) { IsBackground = true };
-        t.Start();
-        return t;
-    }
+    /// <summary>Starts <paramref name="calls"/> getppid() calls on a thread once both kd_sl_ programs are attached.</summary>
+    private static Thread CallWhenAttached(int calls) =>
+        BpfAttached.Then("kd_sl_", 2, () => { for (int i = 0; i < calls; i++) getppid(); });
 
     [Fact]
     public void Measure_ProcessId_CountsExactlyTheCallsMade()

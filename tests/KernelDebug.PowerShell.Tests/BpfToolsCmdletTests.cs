@@ -33,19 +33,6 @@ public class BpfToolsCmdletTests
         Assert.Empty(stillLoaded.Except(othersHold));
     }
 
-    /// <summary>Runs <paramref name="load"/> on a thread once <paramref name="programs"/> of our programs are attached.</summary>
-    private static Thread WhenAttached(int programs, Action load)
-    {
-        var t = new Thread(() =>
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (Held().Count < programs && DateTime.UtcNow < deadline) Thread.Sleep(5);
-            load();
-        }) { IsBackground = true };
-        t.Start();
-        return t;
-    }
-
     /// <summary>
     /// "Nothing of ours is left when the prompt returns": the very next command after a BPF cmdlet sees none of the
     /// programs it loaded (their ids come from its own -Verbose line, so concurrent runs of others cannot disturb it),
@@ -76,7 +63,7 @@ public class BpfToolsCmdletTests
         if (LoopDevice.WhyUnavailable() is { } why) Assert.Skip(why);
         uint before = MaxProgramId();
         using var loop = LoopDevice.Create();
-        var t = WhenAttached(2, () => loop.WriteDirect(64, 32768));
+        var t = BpfAttached.Then("kd_bio_", 2, () => loop.WriteDirect(64, 32768));
         var r = PsRunner.Run($"Measure-BlockIoLatency -Disk {loop.Name} -ByDisk -ByOperation -Duration 0:0:3");
         t.Join();
         Assert.Null(r.Terminating);
@@ -94,7 +81,7 @@ public class BpfToolsCmdletTests
         if (LoopDevice.WhyUnavailable() is { } why) Assert.Skip(why);
         uint before = MaxProgramId();
         using var loop = LoopDevice.Create();
-        var t = WhenAttached(2, () => loop.WriteDirect(10, 4096));
+        var t = BpfAttached.Then("kd_bio_", 2, () => loop.WriteDirect(10, 4096));
         var r = PsRunner.Run($"[pscustomobject]@{{ Disk = '{loop.Name}' }} | Measure-BlockIoLatency -ByDisk -Duration 0:0:2");
         t.Join();
         Assert.Null(r.Terminating);
@@ -141,7 +128,7 @@ public class BpfToolsCmdletTests
     public void Lock_PipeWriters_ByCaller_FromPipeline()
     {
         uint before = MaxProgramId();
-        var t = WhenAttached(2, () => Pipes.Contend(TimeSpan.FromSeconds(1.5)));
+        var t = BpfAttached.Then("kd_lk_", 2, () => Pipes.Contend(TimeSpan.FromSeconds(1.5)));
         var r = PsRunner.Run("Get-Process -Id $PID | Measure-LockContention -ByCaller -Duration 0:0:3 -Top 20");
         t.Join();
         Assert.Null(r.Terminating);
@@ -189,7 +176,7 @@ public class BpfToolsCmdletTests
     {
         uint before = MaxProgramId();
         List<int> fds = new();
-        var t = WhenAttached(4, () => fds = Pipes.Open(1500));
+        var t = BpfAttached.Then("kd_ml_", 4, () => fds = Pipes.Open(1500));
         try
         {
             var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:2.5 -Top 10");
@@ -213,7 +200,7 @@ public class BpfToolsCmdletTests
     public void Leak_TableFull_WarnsAboutOverflow()
     {
         List<int> fds = new();
-        var t = WhenAttached(4, () => fds = Pipes.Open(300));
+        var t = BpfAttached.Then("kd_ml_", 4, () => fds = Pipes.Open(300));
         try
         {
             var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -MaxTracked 50 -Duration 0:0:2");
@@ -233,7 +220,7 @@ public class BpfToolsCmdletTests
     public void Leak_TinyStackTable_WarnsAboutLostStacks()
     {
         List<int> fds = new();
-        var t = WhenAttached(4, () => fds = Pipes.Open(100));
+        var t = BpfAttached.Then("kd_ml_", 4, () => fds = Pipes.Open(100));
         try
         {
             var r = PsRunner.Run("Trace-KernelMemoryLeak -ProcessId $PID -MaxStacks 1 -Duration 0:0:2");

@@ -28,6 +28,8 @@ public abstract record BpfDistribution
     public BpfAttachMethod AttachMethod { get; init; }
     /// <summary>BPF nanoseconds per program run (sampled kernel BPF statistics); null when they are off.</summary>
     public double? OverheadPerEvent { get; init; }
+    /// <summary>Runs of the tool's programs the kernel skipped in the interval (its recursion guard): events missing from Count.</summary>
+    public ulong MissedEvents { get; init; }
     /// <summary>Start of the interval.</summary>
     public DateTimeOffset StartTime { get; init; }
     /// <summary>End of the interval.</summary>

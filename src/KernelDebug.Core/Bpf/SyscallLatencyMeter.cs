@@ -117,9 +117,10 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
         var groups = new Dictionary<(int Id, uint Tgid, string Comm), (Histogram H, ulong Errors, Dictionary<string, ulong> ByErrno)>();
         (int, uint, string)? GroupOf(byte[] k)
         {
-            uint tgid = BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4));
-            int id = (int)BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(8));
-            string comm = Encoding.UTF8.GetString(k.AsSpan(16, CommLength)).TrimEnd('\0');
+            var key = Tools.BpfAbi.Read<Tools.SlKey>(k);
+            uint tgid = key.Tgid;
+            int id = (int)key.Id;
+            string comm = key.CommText();
             // The key holds the thread's comm (".NET TP Worker"); -Name means the process's command, as the help says.
             string process = ProcessCommand(tgid) ?? comm;
             if (_options.CommandFilter is { } f && !f(process) && !f(comm)) return null;
@@ -135,7 +136,7 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
         foreach (var (k, v) in errs)
         {
             if (GroupOf(k) is not { } g || !groups.TryGetValue(g, out var acc)) continue;
-            string name = ErrnoNames.NameOf(BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(12)));
+            string name = ErrnoNames.NameOf(Tools.BpfAbi.Read<Tools.SlKey>(k).Err);
             acc.ByErrno[name] = acc.ByErrno.GetValueOrDefault(name) + Tools.BpfToolLoader.SumU64(errMap, v);
         }
 
@@ -147,7 +148,7 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
         {
             if (acc.H.Count == 0) continue;
             list.Add(Record(g.Id, _options.ByProcess ? (int)g.Tgid : null, _options.ByProcess ? g.Comm : null, acc.H, acc.Errors, acc.ByErrno,
-                overhead, programTime, dDropped, interval.Start, interval.End));
+                overhead, programTime, dDropped, interval.MissedEvents, interval.Start, interval.End));
         }
         list.Sort((a, b) => b.Total.CompareTo(a.Total));
         return list;
@@ -165,7 +166,7 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
     }
 
     private SyscallLatency Record(int id, int? pid, string? comm, Histogram h, ulong errors, IReadOnlyDictionary<string, ulong> byErrno,
-        double? overhead, TimeSpan? programTime, ulong dropped, DateTimeOffset start, DateTimeOffset end) => new SyscallLatency
+        double? overhead, TimeSpan? programTime, ulong dropped, ulong missed, DateTimeOffset start, DateTimeOffset end) => new SyscallLatency
     {
         Syscall = _table.NameOf(id),
         SyscallId = id,
@@ -177,6 +178,7 @@ public sealed class SyscallLatencyMeter : Engine.BpfTool<SyscallLatency>
         OverheadPerEvent = overhead,
         ProgramRunTime = programTime,
         DroppedExits = dropped,
+        MissedEvents = missed,
         StartTime = start,
         EndTime = end,
     }.Of(h);

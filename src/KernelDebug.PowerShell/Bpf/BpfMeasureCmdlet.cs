@@ -17,6 +17,7 @@ namespace KernelDebug.PowerShell.Bpf;
 public abstract class BpfMeasureCmdlet : SamplingCmdlet
 {
     private readonly Stopwatch _sinceInvocation = Stopwatch.StartNew();
+    private long _missedEvents;
 
     /// <summary>
     /// <para type="description">Only tasks in this cgroup or below it: a directory of a cgroup v2 or v1 file system (e.g. /sys/fs/cgroup/system.slice/docker.service), or a path relative to the v2 mount. Filtered in the kernel.</para>
@@ -78,6 +79,9 @@ public abstract class BpfMeasureCmdlet : SamplingCmdlet
         {
             if (consoleStop) Console.TreatControlCAsInput = savedTreat;
         }
+        long missed = Interlocked.Read(ref _missedEvents);
+        if (missed > 0)
+            WriteWarning($"The kernel skipped {missed} runs of the programs (its recursion guard: a program was already running on that CPU, as when an interrupt comes during it; see MissedEvents): the counts miss up to {missed} events.");
     }
 
     private bool CanReadCtrlC()
@@ -91,7 +95,10 @@ public abstract class BpfMeasureCmdlet : SamplingCmdlet
         void Verbose(string text) => writer.TryWrite(new VerboseMessage(text));
         void Emit(IEnumerable<object> records)
         {
-            var shaped = Shape(records);
+            var list = records as IReadOnlyList<object> ?? records.ToList();
+            // Every record of an interval carries the interval's count.
+            if (list.OfType<Core.Bpf.BpfDistribution>().FirstOrDefault() is { MissedEvents: > 0 } d) Interlocked.Add(ref _missedEvents, (long)d.MissedEvents);
+            var shaped = Shape(list);
             foreach (var r in Top > 0 ? shaped.Take(Top) : shaped)
                 writer.WriteAsync(r, token).AsTask().GetAwaiter().GetResult();
         }

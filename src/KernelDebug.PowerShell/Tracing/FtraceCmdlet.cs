@@ -32,6 +32,38 @@ public abstract class FtraceCmdlet : KernelCmdlet
         (names is { Length: > 0 } ? names : ["*"]).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToArray();
 }
 
+/// <summary>
+/// Base of the cmdlets that create a tracefs instance for events (Start-FtraceCapture, Trace-KernelEvent): what
+/// narrows the recording, declared once. Not generic, so the help generator finds the parameters' docs here.
+/// </summary>
+public abstract class FtraceSelectionCmdlet : FtraceCmdlet
+{
+    /// <summary>
+    /// <para type="description">A filter expression in the kernel's syntax (Documentation/trace/events.rst), applied to every selected event, such as 'id == 257' or 'prev_pid != 0 &amp;&amp; next_comm ~ "nginx*"'.</para>
+    /// </summary>
+    [Parameter]
+    public string? Filter { get; set; }
+
+    /// <summary>
+    /// <para type="description">Record only events of these process (thread) ids (set_event_pid).</para>
+    /// </summary>
+    [Parameter]
+    public int[] ProcessId { get; set; } = Array.Empty<int>();
+
+    /// <summary>
+    /// <para type="description">Record only on these CPUs (tracing_cpumask).</para>
+    /// </summary>
+    [Parameter]
+    public int[] Cpu { get; set; } = Array.Empty<int>();
+
+    /// <summary>
+    /// <para type="description">Ring-buffer size per CPU in bytes (4MB works); the kernel rounds it up to whole pages. Default: the kernel's instance default.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateRange(4096, long.MaxValue)]
+    public long? BufferSize { get; set; }
+}
+
 /// <summary>Completes <c>system:event</c> names from tracefs <c>available_events</c>.</summary>
 public sealed class TracepointCompleter : IArgumentCompleter
 {

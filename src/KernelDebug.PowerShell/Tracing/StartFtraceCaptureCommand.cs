@@ -22,7 +22,7 @@ namespace KernelDebug.PowerShell.Tracing;
 /// </example>
 [Cmdlet(VerbsLifecycle.Start, "FtraceCapture", SupportsShouldProcess = true)]
 [OutputType(typeof(FtraceCapture))]
-public sealed class StartFtraceCaptureCommand : FtraceCmdlet
+public sealed class StartFtraceCaptureCommand : FtraceSelectionCmdlet
 {
     private FtraceSession? _session;
 
@@ -33,12 +33,6 @@ public sealed class StartFtraceCaptureCommand : FtraceCmdlet
     [SupportsWildcards]
     [ArgumentCompleter(typeof(TracepointCompleter))]
     public string[] Event { get; set; } = Array.Empty<string>();
-
-    /// <summary>
-    /// <para type="description">A filter expression in the kernel's syntax (Documentation/trace/events.rst), applied to every selected event, such as 'id == 257' or 'prev_pid != 0 &amp;&amp; next_comm ~ "nginx*"'.</para>
-    /// </summary>
-    [Parameter]
-    public string? Filter { get; set; }
 
     /// <summary>
     /// <para type="description">Per-event filters: a hashtable of system:event to filter expression, such as @{ 'raw_syscalls:sys_enter' = 'id == 0'; 'sched:sched_switch' = 'prev_pid == 1' }. An entry overrides -Filter for its event; its event must be one of those -Event selected.</para>
@@ -59,25 +53,6 @@ public sealed class StartFtraceCaptureCommand : FtraceCmdlet
     [Parameter]
     [SupportsWildcards]
     public string[] ExcludeFunction { get; set; } = Array.Empty<string>();
-
-    /// <summary>
-    /// <para type="description">Record only events of these process (thread) ids (set_event_pid).</para>
-    /// </summary>
-    [Parameter]
-    public int[] ProcessId { get; set; } = Array.Empty<int>();
-
-    /// <summary>
-    /// <para type="description">Record only on these CPUs (tracing_cpumask).</para>
-    /// </summary>
-    [Parameter]
-    public int[] Cpu { get; set; } = Array.Empty<int>();
-
-    /// <summary>
-    /// <para type="description">Ring-buffer size per CPU in bytes (4MB works); the kernel rounds it up to whole pages. Default: the kernel's instance default.</para>
-    /// </summary>
-    [Parameter]
-    [ValidateRange(4096, long.MaxValue)]
-    public long? BufferSize { get; set; }
 
     /// <summary>
     /// <para type="description">Instance name; kerneldebug- is put in front when missing. Default: kerneldebug-PID-N.</para>

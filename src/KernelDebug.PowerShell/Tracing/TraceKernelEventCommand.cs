@@ -24,7 +24,7 @@ namespace KernelDebug.PowerShell.Tracing;
 /// </example>
 [Cmdlet(VerbsDiagnostic.Trace, "KernelEvent", SupportsShouldProcess = true)]
 [OutputType(typeof(FtraceEvent))]
-public sealed class TraceKernelEventCommand : FtraceCmdlet
+public sealed class TraceKernelEventCommand : FtraceSelectionCmdlet
 {
     private FtraceSession? _session;
 
@@ -35,12 +35,6 @@ public sealed class TraceKernelEventCommand : FtraceCmdlet
     [SupportsWildcards]
     [ArgumentCompleter(typeof(TracepointCompleter))]
     public string[] Event { get; set; } = Array.Empty<string>();
-
-    /// <summary>
-    /// <para type="description">A filter expression in the kernel's syntax, applied to every selected event.</para>
-    /// </summary>
-    [Parameter]
-    public string? Filter { get; set; }
 
     /// <summary>
     /// <para type="description">How long to trace. Without -Duration, -Count or -ScriptBlock, tracing runs until Ctrl+C.</para>
@@ -61,25 +55,6 @@ public sealed class TraceKernelEventCommand : FtraceCmdlet
     /// </summary>
     [Parameter]
     public ScriptBlock? ScriptBlock { get; set; }
-
-    /// <summary>
-    /// <para type="description">Trace only these process (thread) ids.</para>
-    /// </summary>
-    [Parameter]
-    public int[] ProcessId { get; set; } = Array.Empty<int>();
-
-    /// <summary>
-    /// <para type="description">Trace only on these CPUs.</para>
-    /// </summary>
-    [Parameter]
-    public int[] Cpu { get; set; } = Array.Empty<int>();
-
-    /// <summary>
-    /// <para type="description">Ring-buffer size per CPU in bytes.</para>
-    /// </summary>
-    [Parameter]
-    [ValidateRange(4096, long.MaxValue)]
-    public long? BufferSize { get; set; }
 
     /// <inheritdoc />
     protected override void End()

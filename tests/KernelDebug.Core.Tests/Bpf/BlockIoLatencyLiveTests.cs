@@ -16,21 +16,8 @@ public class BlockIoLatencyLiveTests
         if (LoopDevice.WhyUnavailable() is { } why) Assert.Skip(why);
     }
 
-    private static IReadOnlyList<BlockIoLatency> Measure(BlockIoLatencyOptions options, Action load)
-    {
-        var meter = BlockIoLatencyMeter.Start(KernelRoot.Live, options);
-        var ids = meter.Session.ProgramIds;
-        try
-        {
-            load();
-            return meter.Finish();
-        }
-        finally
-        {
-            meter.Dispose();
-            SyscallLatencyLiveTests.AssertNoProgramLeft(ids);
-        }
-    }
+    private static IReadOnlyList<BlockIoLatency> Measure(BlockIoLatencyOptions options, Action load) =>
+        LiveBpf.Measure(BlockIoLatencyMeter.Start(KernelRoot.Live, options), load);
 
     [Fact]
     public void DirectWrites_OnLoopDevice_CountAndBytesMatch()

@@ -20,6 +20,11 @@ public class BpfAbiTests
         { "execsnoop", "exec_event", typeof(ExecEvent) },
         { "exitsnoop", "exit_event", typeof(ExitEvent) },
         { "sigsnoop", "signal_event", typeof(SignalEvent) },
+        { "syslat", "sl_key", typeof(SlKey) },
+        { "blkio", "bio_key", typeof(BioKey) },
+        { "lockcont", "lk_key", typeof(LkKey) },
+        { "profile", "pf_key", typeof(PfKey) },
+        { "memleak", "ml_alloc", typeof(MlAlloc) },
     };
 
     [Theory]

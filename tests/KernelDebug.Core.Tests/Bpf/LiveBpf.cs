@@ -1,3 +1,4 @@
+using KernelDebug.Core.Bpf.Tools;
 using Xunit;
 
 namespace KernelDebug.Core.Tests.Bpf;
@@ -10,4 +11,23 @@ namespace KernelDebug.Core.Tests.Bpf;
 public sealed class LiveBpf
 {
     public const string Name = "Live BPF (counts this process's syscalls)";
+
+    /// <summary>
+    /// Runs <paramref name="load"/> under a started meter and returns everything it measured; the meter is disposed
+    /// and none of its programs may be left, on every path.
+    /// </summary>
+    public static IReadOnlyList<T> Measure<T>(IBpfMeter<T> meter, Action load)
+    {
+        var ids = meter.Session.ProgramIds;
+        try
+        {
+            load();
+            return meter.Finish();
+        }
+        finally
+        {
+            meter.Dispose();
+            SyscallLatencyLiveTests.AssertNoProgramLeft(ids);
+        }
+    }
 }

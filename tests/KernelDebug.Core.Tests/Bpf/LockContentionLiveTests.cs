@@ -15,21 +15,8 @@ namespace KernelDebug.Core.Tests.Bpf;
 [Collection(LiveBpf.Name)]
 public partial class LockContentionLiveTests
 {
-    private static IReadOnlyList<LockContention> Measure(LockContentionOptions options, Action load)
-    {
-        var meter = LockContentionMeter.Start(KernelRoot.Live, options);
-        var ids = meter.Session.ProgramIds;
-        try
-        {
-            load();
-            return meter.Finish();
-        }
-        finally
-        {
-            meter.Dispose();
-            SyscallLatencyLiveTests.AssertNoProgramLeft(ids);
-        }
-    }
+    private static IReadOnlyList<LockContention> Measure(LockContentionOptions options, Action load) =>
+        LiveBpf.Measure(LockContentionMeter.Start(KernelRoot.Live, options), load);
 
     private static string Dump(IEnumerable<LockContention> records) =>
         string.Join("\n", records.Take(15).Select(r => $"{r.LockType} {r.LockSymbol ?? r.LockAddress?.ToString("x")} {r.Caller} n={r.Count} total={r.TotalWait} stack={string.Join(" < ", r.Stack.Take(8).Select(f => f.Function))}"));

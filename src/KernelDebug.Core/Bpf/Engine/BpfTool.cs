@@ -7,8 +7,9 @@ namespace KernelDebug.Core.Bpf.Engine;
 /// <summary>One interval of a BPF tool: which generations to drain, its times and what the programs cost.</summary>
 public sealed class BpfInterval
 {
-    internal BpfInterval(BpfSession session, uint[] generations, DateTimeOffset start, DateTimeOffset end, double? overhead, TimeSpan? runTime, bool final)
+    internal BpfInterval(BpfSession session, uint[] generations, DateTimeOffset start, DateTimeOffset end, double? overhead, TimeSpan? runTime, bool final, ulong missed)
     {
+        MissedEvents = missed;
         Session = session;
         Generations = generations;
         Start = start;
@@ -32,6 +33,11 @@ public sealed class BpfInterval
     public TimeSpan? ProgramRunTime { get; }
     /// <summary>True for the last interval, after the programs were detached.</summary>
     public bool Final { get; }
+    /// <summary>
+    /// Runs of the tool's programs the kernel skipped in the interval (bpf_prog_info.recursion_misses: the program was
+    /// already running on that CPU, as when an interrupt comes during it); the events they would have counted are missing.
+    /// </summary>
+    public ulong MissedEvents { get; }
     /// <summary>Length of the interval in seconds (at least a microsecond).</summary>
     public double Seconds => Math.Max(1e-6, (End - Start).TotalSeconds);
 
@@ -78,6 +84,7 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
     private uint _generation;
     private DateTimeOffset _intervalStart;
     private Dictionary<string, BpfAttachMethod> _programMethods = new();
+    private ulong _missed;
 
     /// <summary>A tool on <paramref name="root"/> with the shared options.</summary>
     protected BpfTool(KernelRoot root, BpfToolOptions common)
@@ -178,7 +185,9 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
     {
         var end = DateTimeOffset.Now;
         var (perRun, runTime) = _overhead!.NextInterval();
-        var interval = new BpfInterval(Session, generations, _intervalStart, end, perRun, runTime, final);
+        ulong missed = Session.LoadedPrograms().Aggregate(0UL, (sum, p) => sum + p.Info.RecursionMisses);
+        var interval = new BpfInterval(Session, generations, _intervalStart, end, perRun, runTime, final, missed - _missed);
+        _missed = missed;
         _intervalStart = end;
         return interval;
     }

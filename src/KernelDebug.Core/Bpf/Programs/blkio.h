@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// ABI between blkio.bpf.c and src/KernelDebug.Core/Bpf/BlockIoLatencyMeter.cs.
+// ABI between blkio.bpf.c and src/KernelDebug.Core/Bpf/Tools/BlockIoLatencyMeter.cs; struct bio_key is mirrored by BioKey in Tools/ToolAbi.cs (BpfAbiTests checks it against the BTF).
 #ifndef KD_BLKIO_H
 #define KD_BLKIO_H
 

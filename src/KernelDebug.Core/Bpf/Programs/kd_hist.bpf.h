@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // Shared by every KernelDebug BPF program: the log-linear histogram the C# Histogram type reads.
-// Layout contract with src/KernelDebug.Core/Bpf/Histogram.cs (SlotCount) and Engine/BpfAbi.cs (KdHistHeader): change both together.
+// Layout contract with src/KernelDebug.Core/Bpf/Histogram.cs (SlotCount) and Bpf/Tools/BpfToolLoader.cs (HistHeader, the u64s before the slots): change both together.
 #ifndef KD_HIST_BPF_H
 #define KD_HIST_BPF_H
 

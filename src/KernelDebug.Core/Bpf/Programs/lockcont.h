@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// ABI between lockcont.bpf.c and src/KernelDebug.Core/Bpf/Tools/LockContentionMeter.cs.
+// ABI between lockcont.bpf.c and src/KernelDebug.Core/Bpf/Tools/LockContentionMeter.cs; struct lk_key is mirrored by LkKey in Tools/ToolAbi.cs (BpfAbiTests checks it against the BTF).
 #ifndef KD_LOCKCONT_H
 #define KD_LOCKCONT_H
 

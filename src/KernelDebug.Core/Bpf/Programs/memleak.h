@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// ABI between memleak.bpf.c and src/KernelDebug.Core/Bpf/Tools/KernelMemoryLeakTracer.cs (offsets of struct ml_alloc).
+// ABI between memleak.bpf.c and src/KernelDebug.Core/Bpf/Tools/KernelMemoryLeakTracer.cs; struct ml_alloc is mirrored by MlAlloc in Tools/ToolAbi.cs (BpfAbiTests checks it against the BTF).
 #ifndef KD_MEMLEAK_H
 #define KD_MEMLEAK_H
 

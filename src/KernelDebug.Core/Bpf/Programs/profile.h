@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// ABI between profile.bpf.c and src/KernelDebug.Core/Bpf/Tools/KernelCpuProfiler.cs.
+// ABI between profile.bpf.c and src/KernelDebug.Core/Bpf/Tools/KernelCpuProfiler.cs; struct pf_key is mirrored by PfKey in Tools/ToolAbi.cs (BpfAbiTests checks it against the BTF).
 #ifndef KD_PROFILE_H
 #define KD_PROFILE_H
 

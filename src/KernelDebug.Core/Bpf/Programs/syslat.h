@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// ABI between syslat.bpf.c and src/KernelDebug.Core/Bpf/SyscallLatencySession.cs.
+// ABI between syslat.bpf.c and src/KernelDebug.Core/Bpf/SyscallLatencyMeter.cs; struct sl_key is mirrored by SlKey in Tools/ToolAbi.cs (BpfAbiTests checks it against the BTF).
 #ifndef KD_SYSLAT_H
 #define KD_SYSLAT_H
 

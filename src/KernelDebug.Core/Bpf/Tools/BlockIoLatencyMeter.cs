@@ -108,6 +108,7 @@ public sealed class BlockIoLatencyMeter : Engine.BpfTool<BlockIoLatency>
                 Throughput = bytes / interval.Seconds,
                 AttachMethod = AttachMethod,
                 OverheadPerEvent = interval.OverheadPerEvent,
+                MissedEvents = interval.MissedEvents,
                 MissedIssues = dMissed,
                 StartTime = interval.Start,
                 EndTime = interval.End,
@@ -117,8 +118,11 @@ public sealed class BlockIoLatencyMeter : Engine.BpfTool<BlockIoLatency>
         return list;
     }
 
-    private static (uint, uint, uint) KeyOf(byte[] k) =>
-        (BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4)), BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(8)), BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(12)));
+    private static (uint, uint, uint) KeyOf(byte[] k)
+    {
+        var key = BpfAbi.Read<BioKey>(k);
+        return (key.Dev, key.Op, key.Phase);
+    }
 
     /// <summary>The name of a REQ_OP_* value (include/linux/blk_types.h enum req_op).</summary>
     public static string OperationName(uint op) => op switch

@@ -106,8 +106,8 @@ public sealed class KernelCpuProfiler : Engine.BpfTool<KernelCpuSample>
         var samples = new Dictionary<(int Pid, string Comm, int K, int U), long>();
         foreach (var (k, v) in interval.Drain("kd_pf_counts"))
         {
-            var key = ((int)BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4)), Encoding.UTF8.GetString(k.AsSpan(16, 16)).TrimEnd('\0'),
-                       BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(8)), BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(12)));
+            var pf = BpfAbi.Read<PfKey>(k);
+            var key = ((int)pf.Tgid, pf.CommText(), pf.Kstack, pf.Ustack);
             samples[key] = samples.GetValueOrDefault(key) + (long)BinaryPrimitives.ReadUInt64LittleEndian(v);
         }
         var list = new List<KernelCpuSample>(samples.Count);

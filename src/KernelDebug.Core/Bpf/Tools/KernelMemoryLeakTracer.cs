@@ -14,8 +14,6 @@ namespace KernelDebug.Core.Bpf.Tools;
 public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
 {
     internal const int MaxProcessIds = 16, MaxEntries = 1 << 20, StackDepth = 32, MaxStackEntries = 1 << 18;
-    // struct ml_alloc (memleak.h)
-    private const int StackOffset = 24, TgidOffset = 32, KindOffset = 36, CommOffset = 40;
 
 
     private static readonly (KernelAllocator Allocator, string Alloc, string Free)[] Pairs =
@@ -97,12 +95,13 @@ public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
         // Page allocations have no call site: their site is the first stack frame past the page allocator, by name.
         // The representative of a group is its oldest allocation whose stack was recorded (else its oldest), so one
         // lost stack does not hide the group's; LostStacks counts the group's allocations without one.
-        var groups = new Dictionary<(string Site, ulong Stack, uint Kind), (ulong Count, ulong Bytes, ulong OldestTs, byte[] Oldest, ulong Lost)>();
+        var groups = new Dictionary<(string Site, ulong Stack, uint Kind), (ulong Count, ulong Bytes, ulong OldestTs, MlAlloc Oldest, ulong Lost)>();
         var referenced = new HashSet<ulong>();
-        foreach (var (_, v) in entries)
+        foreach (var (_, bytes) in entries)
         {
-            ulong size = U64(v, 0), ts = U64(v, 8), site = U64(v, 16), stackKey = U64(v, StackOffset);
-            uint kind = BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(KindOffset));
+            var v = BpfAbi.Read<MlAlloc>(bytes);
+            ulong size = v.Size, ts = v.Ts, site = v.CallSite, stackKey = v.Stack;
+            uint kind = v.Kind;
             if (stackKey != 0) referenced.Add(stackKey);
             if (ts > nowNs || nowNs - ts < minAgeNs) continue;
             var stack = StackOf(stackKey);
@@ -111,7 +110,7 @@ public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
                 : (site != 0 ? site.ToString("x") : SiteText(0, stack), 0UL, kind);
             if (groups.TryGetValue(key, out var acc))
             {
-                bool better = lost == 0 && (StackOf(U64(acc.Oldest, StackOffset)).Count == 0 || ts < U64(acc.Oldest, 8));
+                bool better = lost == 0 && (StackOf(acc.Oldest.Stack).Count == 0 || ts < acc.Oldest.Ts);
                 groups[key] = (acc.Count + 1, acc.Bytes + size, Math.Min(acc.OldestTs, ts), better ? v : acc.Oldest, acc.Lost + lost);
             }
             else
@@ -123,9 +122,9 @@ public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
         foreach (var (_, g) in groups)
         {
             var v = g.Oldest;
-            ulong site = U64(v, 16);
-            uint kind = BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(KindOffset));
-            var stack = StackOf(U64(v, StackOffset));
+            ulong site = v.CallSite;
+            uint kind = v.Kind;
+            var stack = StackOf(v.Stack);
             list.Add(new KernelMemoryLeak
             {
                 Site = SiteText(site, stack),
@@ -134,8 +133,8 @@ public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
                 Count = g.Count,
                 Bytes = (long)g.Bytes,
                 OldestAge = BpfToolLoader.FromNanoseconds(nowNs - g.OldestTs),
-                ProcessId = (int)BinaryPrimitives.ReadUInt32LittleEndian(v.AsSpan(TgidOffset)),
-                Command = Encoding.UTF8.GetString(v.AsSpan(CommOffset, 16)).TrimEnd('\0'),
+                ProcessId = (int)v.Tgid,
+                Command = v.CommText(),
                 Stack = stack,
                 LostStacks = g.Lost,
                 LostStacksTotal = stacksLostTotal,
@@ -180,6 +179,5 @@ public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
     /// <summary>CLOCK_MONOTONIC in nanoseconds, the clock of bpf_ktime_get_ns (.NET's Stopwatch reads it on Linux).</summary>
     internal static ulong MonotonicNanoseconds() => (ulong)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
 
-    private static ulong U64(byte[] v, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(v.AsSpan(offset));
 
 }

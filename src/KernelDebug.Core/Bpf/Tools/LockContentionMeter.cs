@@ -86,8 +86,8 @@ public sealed class LockContentionMeter : Engine.BpfTool<LockContention>
         var groups = new Dictionary<(uint Flags, ulong Lock, int StackId, uint Tgid), (Histogram H, ulong Failed)>();
         foreach (var (k, v) in interval.Drain("kd_lk_hist"))
         {
-            var g = (BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(4)), BinaryPrimitives.ReadUInt64LittleEndian(k.AsSpan(8)),
-                     BinaryPrimitives.ReadInt32LittleEndian(k.AsSpan(16)), BinaryPrimitives.ReadUInt32LittleEndian(k.AsSpan(20)));
+            var key = BpfAbi.Read<LkKey>(k);
+            var g = (key.Flags, key.Lock, key.StackId, key.Tgid);
             var (h, failed) = BpfToolLoader.SumHistogram(histMap, v);
             groups[g] = groups.TryGetValue(g, out var acc) ? (acc.H.Merge(h), acc.Failed + failed) : (h, failed);
         }

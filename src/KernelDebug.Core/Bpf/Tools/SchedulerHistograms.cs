@@ -122,6 +122,7 @@ public abstract class SchedulerHistogramTool<TRecord> : BpfTool<TRecord> where T
                 ContainerId = Cgroups.ContainerId(path),
                 AttachMethod = AttachMethod,
                 OverheadPerEvent = interval.OverheadPerEvent,
+                MissedEvents = interval.MissedEvents,
                 ProgramRunTime = interval.ProgramRunTime,
                 StartTime = interval.Start,
                 EndTime = interval.End,

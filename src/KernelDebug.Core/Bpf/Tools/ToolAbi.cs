@@ -1,0 +1,98 @@
+using System.Runtime.InteropServices;
+
+namespace KernelDebug.Core.Bpf.Tools;
+
+// The C structs of syslat.h, blkio.h, lockcont.h, profile.h and memleak.h, field for field, as SchedAbi.cs has
+// sched.h's: BpfAbiTests checks every offset and size against each object's BTF, so a field added on one side only
+// fails a test instead of shifting what the meters read.
+
+/// <summary>struct sl_key (syslat.h): key of kd_sl_hist and kd_sl_errs.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct SlKey
+{
+    /// <summary>gen</summary>
+    public uint Gen;
+    /// <summary>tgid (0 unless grouped or filtered by process)</summary>
+    public uint Tgid;
+    /// <summary>syscall id</summary>
+    public uint Id;
+    /// <summary>negative errno (kd_sl_errs only)</summary>
+    public int Err;
+    /// <summary>comm</summary>
+    public fixed byte Comm[16];
+
+    /// <summary>The command name.</summary>
+    public readonly string CommText() { fixed (byte* p = Comm) return BpfAbi.Text(new ReadOnlySpan<byte>(p, 16)); }
+}
+
+/// <summary>struct bio_key (blkio.h): key of kd_bio_hist.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct BioKey
+{
+    /// <summary>gen</summary>
+    public uint Gen;
+    /// <summary>dev (kernel dev_t)</summary>
+    public uint Dev;
+    /// <summary>op (REQ_OP_*)</summary>
+    public uint Op;
+    /// <summary>phase (queue or device)</summary>
+    public uint Phase;
+}
+
+/// <summary>struct lk_key (lockcont.h): key of kd_lk_hist.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct LkKey
+{
+    /// <summary>gen</summary>
+    public uint Gen;
+    /// <summary>flags (LCB_F_*)</summary>
+    public uint Flags;
+    /// <summary>lock address, 0 when grouped by caller</summary>
+    public ulong Lock;
+    /// <summary>stack_id, -1 unless grouped by caller</summary>
+    public int StackId;
+    /// <summary>tgid, 0 unless grouped by process</summary>
+    public uint Tgid;
+}
+
+/// <summary>struct pf_key (profile.h): key of kd_pf_counts.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct PfKey
+{
+    /// <summary>gen</summary>
+    public uint Gen;
+    /// <summary>tgid</summary>
+    public uint Tgid;
+    /// <summary>kstack, -1 for none</summary>
+    public int Kstack;
+    /// <summary>ustack, -1 for none</summary>
+    public int Ustack;
+    /// <summary>comm</summary>
+    public fixed byte Comm[16];
+
+    /// <summary>The command name.</summary>
+    public readonly string CommText() { fixed (byte* p = Comm) return BpfAbi.Text(new ReadOnlySpan<byte>(p, 16)); }
+}
+
+/// <summary>struct ml_alloc (memleak.h): value of kd_ml_allocs, one outstanding allocation.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct MlAlloc
+{
+    /// <summary>size in bytes</summary>
+    public ulong Size;
+    /// <summary>ts (bpf_ktime_get_ns)</summary>
+    public ulong Ts;
+    /// <summary>call_site, 0 for pages</summary>
+    public ulong CallSite;
+    /// <summary>stack key in kd_ml_stacks, 0 for none</summary>
+    public ulong Stack;
+    /// <summary>tgid</summary>
+    public uint Tgid;
+    /// <summary>kind (ML_KIND_*)</summary>
+    public uint Kind;
+    /// <summary>comm</summary>
+    public fixed byte Comm[16];
+
+    /// <summary>The command name.</summary>
+    public readonly string CommText() { fixed (byte* p = Comm) return BpfAbi.Text(new ReadOnlySpan<byte>(p, 16)); }
+}
