@@ -69,6 +69,9 @@
         'Measure-LockContention'
         'Trace-KernelMemoryLeak'
         'Measure-KernelCpuProfile'
+        'Trace-ProcessExec'
+        'Trace-ProcessExit'
+        'Trace-Signal'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -17,7 +17,7 @@ namespace KernelDebug.PowerShell.Bpf;
 public abstract class BpfMeasureCmdlet : SamplingCmdlet
 {
     private readonly Stopwatch _sinceInvocation = Stopwatch.StartNew();
-    private long _missedEvents;
+    private long _missedEvents, _lostEvents;
 
     /// <summary>
     /// <para type="description">Only tasks in this cgroup or below it: a directory of a cgroup v2 or v1 file system (e.g. /sys/fs/cgroup/system.slice/docker.service), or a path relative to the v2 mount. Filtered in the kernel.</para>
@@ -79,6 +79,9 @@ public abstract class BpfMeasureCmdlet : SamplingCmdlet
         {
             if (consoleStop) Console.TreatControlCAsInput = savedTreat;
         }
+        long lost = Interlocked.Read(ref _lostEvents);
+        if (lost > 0)
+            WriteWarning($"The kernel could not write {lost} events because the BPF ring buffer was full: they are missing from the output. Narrow with -ProcessId, -Name or -Cgroup.");
         long missed = Interlocked.Read(ref _missedEvents);
         if (missed > 0)
             WriteWarning($"The kernel skipped {missed} runs of the programs (its recursion guard: a program was already running on that CPU, as when an interrupt comes during it; see MissedEvents): the counts miss up to {missed} events.");
@@ -123,6 +126,7 @@ public abstract class BpfMeasureCmdlet : SamplingCmdlet
                 progress.PercentComplete = plan.Duration is { } t2 ? (int)Math.Min(100, now.TotalMilliseconds * 100 / t2.TotalMilliseconds) : -1;
                 writer.TryWrite(progress);
             });
+        if (meter is IBpfEventStream<object> events) Interlocked.Exchange(ref _lostEvents, (long)events.LostEvents);
         writer.TryWrite(new ProgressRecord(0x5158, Activity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 

@@ -5,10 +5,11 @@ using KernelDebug.Core.Bpf.Tools;
 namespace KernelDebug.PowerShell.Bpf;
 
 /// <summary>
-/// What the scheduler cmdlets share: -ProcessId (kernel filter, pipeline by Id), -ThreadId, -Name (command wildcard).
+/// What the BPF cmdlets that follow tasks share (the scheduler and process-event tools): -ProcessId (kernel filter,
+/// pipeline by Id), -ThreadId, -Name (command wildcard).
 /// Not generic, so the help generator finds the parameters' docs under this type's name.
 /// </summary>
-public abstract class SchedulerMeasureCmdlet : BpfMeasureCmdlet
+public abstract class TaskMeasureCmdlet : BpfMeasureCmdlet
 {
     private readonly List<int> _pids = new();
 
@@ -96,7 +97,7 @@ public sealed class ProcessNameCompleter : IArgumentCompleter
 /// </example>
 [Cmdlet(VerbsDiagnostic.Measure, "RunQueueLatency")]
 [OutputType(typeof(RunQueueLatency))]
-public sealed class MeasureRunQueueLatencyCommand : SchedulerMeasureCmdlet
+public sealed class MeasureRunQueueLatencyCommand : TaskMeasureCmdlet
 {
     /// <summary>
     /// <para type="description">One record per Process, Thread, Cpu or Cgroup (default: one for everything; with -Name, per process).</para>
@@ -139,7 +140,7 @@ public sealed class MeasureRunQueueLatencyCommand : SchedulerMeasureCmdlet
 /// </example>
 [Cmdlet(VerbsDiagnostic.Measure, "CpuTimeSlice")]
 [OutputType(typeof(CpuTimeSlice))]
-public sealed class MeasureCpuTimeSliceCommand : SchedulerMeasureCmdlet
+public sealed class MeasureCpuTimeSliceCommand : TaskMeasureCmdlet
 {
     /// <summary>
     /// <para type="description">One record per Process, Thread, Cpu or Cgroup (default: one for everything; with -Name, per process).</para>
@@ -186,7 +187,7 @@ public sealed class MeasureCpuTimeSliceCommand : SchedulerMeasureCmdlet
 /// </example>
 [Cmdlet(VerbsDiagnostic.Measure, "OffCpuTime")]
 [OutputType(typeof(OffCpuTime))]
-public sealed class MeasureOffCpuTimeCommand : SchedulerMeasureCmdlet
+public sealed class MeasureOffCpuTimeCommand : TaskMeasureCmdlet
 {
     /// <summary>
     /// <para type="description">Task states counted: Interruptible (S), Uninterruptible (D), Stopped, Traced, Parked, Preempted (runnable, waiting for a CPU). Default: every blocked state.</para>
