@@ -1,10 +1,28 @@
 namespace KernelDebug.Core.Bpf;
 
 /// <summary>
-/// What every histogram tool's record carries: the distribution of one group's times over one interval (calls,
-/// requests, wakeups, slices), and how it was measured. Declared once so the tools' records and views agree.
+/// What every aggregating tool's record carries besides its counts: how and when it was measured (attach method,
+/// cost, skipped runs, the interval). Declared once so the tools' records, views and warnings agree.
 /// </summary>
-public abstract record BpfDistribution
+public abstract record BpfMeasurement
+{
+    /// <summary>How the programs were attached (RawTp, TpBtf, Tracepoint).</summary>
+    public BpfAttachMethod AttachMethod { get; init; }
+    /// <summary>BPF nanoseconds per program run (sampled kernel BPF statistics); null when they are off.</summary>
+    public double? OverheadPerEvent { get; init; }
+    /// <summary>Runs of the tool's programs the kernel skipped in the interval (its recursion guard): events missing from Count.</summary>
+    public ulong MissedEvents { get; init; }
+    /// <summary>Start of the interval.</summary>
+    public DateTimeOffset StartTime { get; init; }
+    /// <summary>End of the interval.</summary>
+    public DateTimeOffset EndTime { get; init; }
+}
+
+/// <summary>
+/// What every histogram tool's record carries: the distribution of one group's times over one interval (calls,
+/// requests, wakeups, slices), and how it was measured (<see cref="BpfMeasurement"/>).
+/// </summary>
+public abstract record BpfDistribution : BpfMeasurement
 {
     /// <summary>Number of values (calls, requests, wakeups, slices) measured.</summary>
     public ulong Count { get; init; }
@@ -24,16 +42,6 @@ public abstract record BpfDistribution
     public TimeSpan Max { get; init; }
     /// <summary>The log-linear histogram in nanoseconds; Format-Histogram draws it.</summary>
     public Histogram Histogram { get; init; } = new();
-    /// <summary>How the programs were attached (RawTp, TpBtf, Tracepoint).</summary>
-    public BpfAttachMethod AttachMethod { get; init; }
-    /// <summary>BPF nanoseconds per program run (sampled kernel BPF statistics); null when they are off.</summary>
-    public double? OverheadPerEvent { get; init; }
-    /// <summary>Runs of the tool's programs the kernel skipped in the interval (its recursion guard): events missing from Count.</summary>
-    public ulong MissedEvents { get; init; }
-    /// <summary>Start of the interval.</summary>
-    public DateTimeOffset StartTime { get; init; }
-    /// <summary>End of the interval.</summary>
-    public DateTimeOffset EndTime { get; init; }
 
     /// <summary>This record with the count, total and percentiles of <paramref name="h"/> (nanoseconds) and the histogram itself.</summary>
     public BpfDistribution WithDistribution(Histogram h) => this with

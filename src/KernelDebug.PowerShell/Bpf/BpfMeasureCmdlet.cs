@@ -100,7 +100,7 @@ public abstract class BpfMeasureCmdlet : SamplingCmdlet
         {
             var list = records as IReadOnlyList<object> ?? records.ToList();
             // Every record of an interval carries the interval's count.
-            if (list.OfType<Core.Bpf.BpfDistribution>().FirstOrDefault() is { MissedEvents: > 0 } d) Interlocked.Add(ref _missedEvents, (long)d.MissedEvents);
+            if (list.OfType<Core.Bpf.BpfMeasurement>().FirstOrDefault() is { MissedEvents: > 0 } d) Interlocked.Add(ref _missedEvents, (long)d.MissedEvents);
             var shaped = Shape(list);
             foreach (var r in Top > 0 ? shaped.Take(Top) : shaped)
                 writer.WriteAsync(r, token).AsTask().GetAwaiter().GetResult();

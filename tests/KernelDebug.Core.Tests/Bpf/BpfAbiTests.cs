@@ -25,6 +25,8 @@ public class BpfAbiTests
         { "lockcont", "lk_key", typeof(LkKey) },
         { "profile", "pf_key", typeof(PfKey) },
         { "memleak", "ml_alloc", typeof(MlAlloc) },
+        { "pktdrop", "pd_key", typeof(PdKey) },
+        { "pktdrop", "pd_val", typeof(PdValue) },
     };
 
     [Theory]

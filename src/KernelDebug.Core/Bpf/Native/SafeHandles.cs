@@ -65,3 +65,16 @@ internal sealed unsafe class NativeBuffer : SafeHandle
         return true;
     }
 }
+
+/// <summary>A struct btf parsed by libbpf (btf__parse_raw); freeing it releases the parsed types.</summary>
+internal sealed class BtfHandle : SafeHandle
+{
+    public BtfHandle(nint btf) : base(0, true) => SetHandle(btf);
+    public override bool IsInvalid => handle == 0;
+    public nint Btf => handle;
+    protected override bool ReleaseHandle()
+    {
+        Libbpf.btf__free(handle);
+        return true;
+    }
+}

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace KernelDebug.Core.Bpf.Tools;
 
-// The C structs of syslat.h, blkio.h, lockcont.h, profile.h and memleak.h, field for field, as SchedAbi.cs has
+// The C structs of syslat.h, blkio.h, lockcont.h, profile.h, memleak.h and pktdrop.h, field for field, as SchedAbi.cs has
 // sched.h's: BpfAbiTests checks every offset and size against each object's BTF, so a field added on one side only
 // fails a test instead of shifting what the meters read.
 
@@ -95,4 +95,30 @@ public unsafe struct MlAlloc
 
     /// <summary>The command name.</summary>
     public readonly string CommText() { fixed (byte* p = Comm) return BpfAbi.Text(new ReadOnlySpan<byte>(p, 16)); }
+}
+
+/// <summary>struct pd_key (pktdrop.h): key of kd_pd_drops.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct PdKey
+{
+    /// <summary>gen</summary>
+    public uint Gen;
+    /// <summary>reason (enum skb_drop_reason), 0 unless grouped by reason</summary>
+    public uint Reason;
+    /// <summary>location (kernel text address), 0 unless grouped by location</summary>
+    public ulong Location;
+    /// <summary>protocol (ETH_P_*, host order), 0 unless grouped by protocol</summary>
+    public uint Protocol;
+    /// <summary>ifindex, 0 unless grouped by interface</summary>
+    public uint Ifindex;
+}
+
+/// <summary>struct pd_val (pktdrop.h): value of kd_pd_drops, one CPU's share.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct PdValue
+{
+    /// <summary>packets</summary>
+    public ulong Count;
+    /// <summary>bytes (skb->len)</summary>
+    public ulong Bytes;
 }
