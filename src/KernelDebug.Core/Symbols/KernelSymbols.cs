@@ -164,6 +164,17 @@ public sealed class KernelSymbolTable
         catch (KernelDebugException) { return null; }
     }
 
+    /// <summary>
+    /// The table loaded on first use, not before (a BPF tool attaches first: that matters more than its first report);
+    /// null when kallsyms is hidden, said once through <paramref name="verbose"/>: "kallsyms is ... : <paramref name="unsymbolized"/> stay unsymbolized."
+    /// </summary>
+    public static Lazy<KernelSymbolTable?> LoadLater(KernelRoot root, Action<string>? verbose, string unsymbolized) => new(() =>
+    {
+        var t = TryLoad(root);
+        if (t is null) verbose?.Invoke($"kallsyms is unreadable or hidden (kptr_restrict): {unsymbolized} stay unsymbolized.");
+        return t;
+    });
+
     /// <summary>Symbols whose name matches <paramref name="match"/>, in address order.</summary>
     public IEnumerable<KernelSymbol> Find(Func<string, bool> match) => _byAddress.Where(s => match(s.Name));
 }

@@ -24,12 +24,7 @@ public sealed class BpfStacks
         _session = session;
         _map = map;
         _root = root;
-        _symbols = new Lazy<KernelSymbolTable?>(() =>
-        {
-            var t = KernelSymbolTable.TryLoad(root);
-            if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): kernel stacks stay unsymbolized.");
-            return t;
-        });
+        _symbols = KernelSymbolTable.LoadLater(root, verbose, "kernel stacks");
     }
 
     /// <summary>The kernel symbols (null when kallsyms is hidden).</summary>

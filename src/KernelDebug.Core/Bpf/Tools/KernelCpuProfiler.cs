@@ -28,12 +28,7 @@ public sealed class KernelCpuProfiler : Engine.BpfTool<KernelCpuSample>
         : base(root, options with { Filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup }, ProgramStatistics = false })
     {
         _options = options;
-        _symbolTable = new Lazy<KernelSymbolTable?>(() =>
-        {
-            var t = KernelSymbolTable.TryLoad(root);
-            if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): kernel frames stay unsymbolized.");
-            return t;
-        });
+        _symbolTable = KernelSymbolTable.LoadLater(root, verbose, "kernel frames");
     }
 
     /// <summary>CPUs sampled.</summary>

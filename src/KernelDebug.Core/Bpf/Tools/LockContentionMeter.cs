@@ -39,12 +39,7 @@ public sealed class LockContentionMeter : Engine.BpfTool<LockContention>
         : base(root, options with { Filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup } })
     {
         _options = options;
-        _symbolTable = new Lazy<KernelSymbolTable?>(() =>
-        {
-            var t = KernelSymbolTable.TryLoad(root);
-            if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): locks and stacks stay unsymbolized.");
-            return t;
-        });
+        _symbolTable = KernelSymbolTable.LoadLater(root, verbose, "locks and stacks");
     }
 
     /// <summary>Checks the preconditions, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>

@@ -26,12 +26,7 @@ public sealed class PacketDropMeter : Engine.BpfTool<PacketDrop>
     {
         _options = options;
         _groups = options.GroupBy.ToHashSet();
-        _symbolTable = new Lazy<KernelSymbolTable?>(() =>
-        {
-            var t = KernelSymbolTable.TryLoad(root);
-            if (t is null) verbose?.Invoke("kallsyms is unreadable or hidden (kptr_restrict): drop locations stay unsymbolized.");
-            return t;
-        });
+        _symbolTable = KernelSymbolTable.LoadLater(root, verbose, "drop locations");
     }
 
     /// <summary>Checks the preconditions, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>
