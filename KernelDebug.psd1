@@ -67,6 +67,7 @@
         'Format-Histogram'
         'Measure-BlockIoLatency'
         'Measure-LockContention'
+        'Measure-PacketDrop'
         'Trace-KernelMemoryLeak'
         'Measure-KernelCpuProfile'
         'Trace-ProcessExec'

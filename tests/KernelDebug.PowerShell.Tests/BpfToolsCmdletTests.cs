@@ -7,14 +7,14 @@ using Xunit;
 namespace KernelDebug.PowerShell.Tests;
 
 /// <summary>
-/// Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak and Measure-KernelCpuProfile hosted in this process. One class so the live tests run one after
-/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_/kd_pf_ programs this process held or that appeared during the test.
+/// Measure-BlockIoLatency, Measure-LockContention, Measure-PacketDrop, Trace-KernelMemoryLeak and Measure-KernelCpuProfile hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_/kd_pd_/kd_ml_/kd_pf_ programs this process held or that appeared during the test.
 /// </summary>
 [Collection(BpfToolsSerial.Name)]
 public class BpfToolsCmdletTests
 {
     private static readonly int Self = Environment.ProcessId;
-    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_", "kd_pf_"];
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_pd_", "kd_ml_", "kd_pf_"];
 
     private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
@@ -42,6 +42,7 @@ public class BpfToolsCmdletTests
     [InlineData("Measure-SyscallLatency -Duration 0:0:0.3")]
     [InlineData("Measure-BlockIoLatency -Duration 0:0:0.3")]
     [InlineData("Measure-LockContention -Duration 0:0:0.3")]
+    [InlineData("Measure-PacketDrop -Duration 0:0:0.3")]
     [InlineData("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:0.3")]
     [InlineData("Measure-KernelCpuProfile -Duration 0:0:0.3")]
     public void NothingLoaded_WhenTheCmdletReturns(string command)
@@ -55,6 +56,41 @@ public class BpfToolsCmdletTests
         var stillListed = BpfProgramInfo.ReadAll(resolveOwners: false).Select(p => p.Id).Where(ids.Contains).ToList();
         Assert.Empty(stillListed);
         Assert.Empty(r.Output.Select(o => Convert.ToUInt32(o.BaseObject)).Where(ids.Contains));
+    }
+
+    /// <summary>Ctrl+C at random points, from before the attach to mid-interval, leaves nothing loaded.</summary>
+    [Theory]
+    [InlineData("Measure-BlockIoLatency -Queued -Interval 0:0:0.05 -Continuous", 11)]
+    [InlineData("Measure-LockContention -ByCaller -Interval 0:0:0.05 -Continuous", 13)]
+    [InlineData("Measure-PacketDrop -GroupBy Reason, Location, Interface -Interval 0:0:0.05 -Continuous", 23)]
+    [InlineData("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05 -Continuous", 17)]
+    [InlineData("Measure-KernelCpuProfile -Interval 0:0:0.05 -Continuous", 19)]
+    public void StopMidRun_20Times_LeavesNothing(string command, int seed)
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(seed);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop(command, TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Theory]
+    [InlineData("Measure-BlockIoLatency")]
+    [InlineData("Measure-LockContention")]
+    [InlineData("Measure-PacketDrop")]
+    [InlineData("Trace-KernelMemoryLeak")]
+    [InlineData("Measure-KernelCpuProfile")]
+    public void Unprivileged_GetsPermissionDenied(string command)
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh($"try {{ {command} -Duration 0:0:1 }} catch {{ 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category; 'FIX=' + $_.ErrorDetails.RecommendedAction }}");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+        Assert.Contains("cap_bpf,cap_perfmon", r.StdOut);
     }
 
     [Fact]
@@ -92,36 +128,12 @@ public class BpfToolsCmdletTests
     }
 
     [Fact]
-    public void BlockIo_StopMidRun_20Times_LeavesNothing()
-    {
-        uint before = MaxProgramId();
-        var rnd = new Random(11);
-        for (int i = 0; i < 20; i++)
-        {
-            var r = PsRunner.RunAndStop("Measure-BlockIoLatency -Queued -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
-            Assert.True(r.Terminating is null, r.ToString());
-            Assert.Empty(Held());
-        }
-        AssertNothingLeft(before);
-    }
-
-    [Fact]
     public void BlockIo_UnknownDisk_IsObjectNotFound()
     {
         var r = PsRunner.Run("Measure-BlockIoLatency -Disk no-such-disk -Duration 0:0:1");
         Assert.NotNull(r.Terminating);
         Assert.StartsWith("DiskNotFound", r.Terminating!.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.ObjectNotFound, r.Terminating.CategoryInfo.Category);
-    }
-
-    [Fact]
-    public void BlockIo_Unprivileged_GetsPermissionDenied()
-    {
-        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
-        var r = Unprivileged.RunPwsh("try { Measure-BlockIoLatency -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category; 'FIX=' + $_.ErrorDetails.RecommendedAction }");
-        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
-        Assert.Contains("CAT=PermissionDenied", r.StdOut);
-        Assert.Contains("cap_bpf,cap_perfmon", r.StdOut);
     }
 
     [Fact]
@@ -140,20 +152,6 @@ public class BpfToolsCmdletTests
     }
 
     [Fact]
-    public void Lock_StopMidRun_20Times_LeavesNothing()
-    {
-        uint before = MaxProgramId();
-        var rnd = new Random(13);
-        for (int i = 0; i < 20; i++)
-        {
-            var r = PsRunner.RunAndStop("Measure-LockContention -ByCaller -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
-            Assert.True(r.Terminating is null, r.ToString());
-            Assert.Empty(Held());
-        }
-        AssertNothingLeft(before);
-    }
-
-    [Fact]
     public void Lock_NegativeMinimumWait_IsInvalidArgument()
     {
         var r = PsRunner.Run("Measure-LockContention -MinimumWait ([timespan]::FromSeconds(-1)) -Duration 0:0:1");
@@ -163,12 +161,44 @@ public class BpfToolsCmdletTests
     }
 
     [Fact]
-    public void Lock_Unprivileged_GetsPermissionDenied()
+    public void Drop_UdpToClosedPort_ExactlyNNoSocketDrops()
     {
-        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
-        var r = Unprivileged.RunPwsh("try { Measure-LockContention -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
-        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
-        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+        uint before = MaxProgramId();
+        var t = BpfAttached.Then("kd_pd_", 1, () => ClosedUdpPort.Send(300, 50));
+        var r = PsRunner.Run("Measure-PacketDrop -Reason no_socket -Duration 0:0:2.5");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var recs = r.Objects<PacketDrop>();
+        Assert.All(recs, x => Assert.Equal("NO_SOCKET", x.Reason));   // the kernel filter holds
+        var udp = Assert.Single(recs, x => x.Function == "__udp4_lib_rcv" && x.Protocol == "IPv4");
+        Assert.Equal(300UL, udp.Count);
+        Assert.Equal(300L * (50 + ClosedUdpPort.UdpHeader), udp.Bytes);
+        Assert.NotEmpty(r.Progress);
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Drop_GroupByReasonOnly_SumsLocationsAndProtocols()
+    {
+        var t = BpfAttached.Then("kd_pd_", 1, () => ClosedUdpPort.Send(40));
+        var r = PsRunner.Run("Measure-PacketDrop -GroupBy Reason -Reason NO_SOCKET -Duration 0:0:2");
+        t.Join();
+        Assert.Null(r.Terminating);
+        var rec = Assert.Single(r.Objects<PacketDrop>());
+        Assert.True(rec.Count >= 40, $"{rec.Count}");
+        Assert.Equal(("*", (ulong?)null, (ushort?)null), (rec.Protocol, rec.Location, rec.ProtocolNumber));
+    }
+
+    [Fact]
+    public void Drop_UnknownReason_IsInvalidArgument_BeforeLoading()
+    {
+        uint before = MaxProgramId();
+        var r = PsRunner.Run("Measure-PacketDrop -Reason NO_SUCH_REASON -Duration 0:0:1");
+        Assert.NotNull(r.Terminating);
+        Assert.StartsWith("UnknownDropReason", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, r.Terminating.CategoryInfo.Category);
+        Assert.Contains("tab completion", r.Terminating.ErrorDetails?.RecommendedAction ?? r.Terminating.ToString(), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(BpfProgramInfo.ReadAll(Ours, resolveOwners: false), p => p.Id > before && p.Name.StartsWith("kd_pd_", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -239,29 +269,6 @@ public class BpfToolsCmdletTests
     }
 
     [Fact]
-    public void Leak_StopMidRun_20Times_LeavesNothing()
-    {
-        uint before = MaxProgramId();
-        var rnd = new Random(17);
-        for (int i = 0; i < 20; i++)
-        {
-            var r = PsRunner.RunAndStop("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
-            Assert.True(r.Terminating is null, r.ToString());
-            Assert.Empty(Held());
-        }
-        AssertNothingLeft(before);
-    }
-
-    [Fact]
-    public void Leak_Unprivileged_GetsPermissionDenied()
-    {
-        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
-        var r = Unprivileged.RunPwsh("try { Trace-KernelMemoryLeak -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
-        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
-        Assert.Contains("CAT=PermissionDenied", r.StdOut);
-    }
-
-    [Fact]
     public void Profile_BusyLoop_FoldsIntoFlameGraphInput()
     {
         uint before = MaxProgramId();
@@ -287,29 +294,6 @@ public class BpfToolsCmdletTests
             busy.WaitForExit();
         }
         AssertNothingLeft(before);
-    }
-
-    [Fact]
-    public void Profile_StopMidRun_20Times_LeavesNothing()
-    {
-        uint before = MaxProgramId();
-        var rnd = new Random(19);
-        for (int i = 0; i < 20; i++)
-        {
-            var r = PsRunner.RunAndStop("Measure-KernelCpuProfile -Interval 0:0:0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
-            Assert.True(r.Terminating is null, r.ToString());
-            Assert.Empty(Held());
-        }
-        AssertNothingLeft(before);
-    }
-
-    [Fact]
-    public void Profile_Unprivileged_GetsPermissionDenied()
-    {
-        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
-        var r = Unprivileged.RunPwsh("try { Measure-KernelCpuProfile -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
-        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
-        Assert.Contains("CAT=PermissionDenied", r.StdOut);
     }
 }
 

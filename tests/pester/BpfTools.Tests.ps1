@@ -77,6 +77,64 @@ Describe 'Measure-LockContention' {
     }
 }
 
+Describe 'Measure-PacketDrop' {
+    BeforeAll {
+        # UDP datagrams to a port nothing listens on: the kernel drops each in __udp4_lib_rcv with reason NO_SOCKET.
+        $probe = [Net.Sockets.UdpClient]::new([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
+        $script:port = $probe.Client.LocalEndPoint.Port
+        $probe.Dispose()
+        $job = Start-ThreadJob {
+            Start-Sleep -Milliseconds 700
+            $u = [Net.Sockets.UdpClient]::new()
+            $target = [Net.IPEndPoint]::new([Net.IPAddress]::Loopback, $using:port)
+            $bytes = [byte[]]::new(20)
+            for ($i = 0; $i -lt 250; $i++) { $null = $u.Send($bytes, $bytes.Length, $target) }
+            $u.Dispose()
+        }
+        $script:Drops = @(Measure-PacketDrop -Duration 0:0:2.5)
+        $null = $job | Wait-Job | Receive-Job
+        $script:Udp = @($Drops | Where-Object { $_.Reason -eq 'NO_SOCKET' -and $_.Function -eq '__udp4_lib_rcv' -and $_.Protocol -eq 'IPv4' })
+    }
+    It 'counts exactly the datagrams sent to the closed port, with their bytes' {
+        $Udp.Count | Should -Be 1
+        $Udp[0].Count | Should -Be 250
+        $Udp[0].Bytes | Should -Be (250 * (20 + 8))
+    }
+    It 'writes records sorted by count' {
+        $Drops[0].Count | Should -BeGreaterOrEqual $Drops[-1].Count
+    }
+    It 'shows a table with reason, protocol and the symbolized location' {
+        $text = $Udp | Format-Table | Out-String -Width 200
+        $text | Should -Match 'NO_SOCKET'
+        $text | Should -Match 'IPv4'
+        $text | Should -Match '__udp4_lib_rcv\+0x'
+    }
+    It 'exports flat columns to CSV' {
+        $Udp | Export-Csv -Path TestDrive:/drops.csv
+        $rows = @(Import-Csv TestDrive:/drops.csv)
+        $rows[0].Reason | Should -Be 'NO_SOCKET'
+        $rows[0].LocationHex | Should -Match '^0x[0-9a-f]+$'
+        [int]$rows[0].Count | Should -Be 250
+    }
+    It 'survives remoting-style serialization with its view' {
+        $d = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($Udp[0], 3))
+        $d.PSObject.TypeNames[0] | Should -Be 'Deserialized.KernelDebug.Core.Bpf.Tools.PacketDrop'
+        ($d | Format-Table | Out-String -Width 200) | Should -Match 'NO_SOCKET'
+    }
+    It 'completes drop reasons from the kernel''s BTF' {
+        $s = 'Measure-PacketDrop -Reason NO_SO'
+        $r = TabExpansion2 -inputScript $s -cursorColumn $s.Length
+        $r.CompletionMatches.CompletionText | Should -Contain 'NO_SOCKET'
+        $r.CompletionMatches[0].ToolTip | Should -Match '^SKB_DROP_REASON_NO_SOCKET \(\d+\)$'
+    }
+    It 'names a reason that does not exist' {
+        { Measure-PacketDrop -Reason NO_SUCH_REASON -Duration 0:0:1 } | Should -Throw -ErrorId 'UnknownDropReason*'
+    }
+    It 'leaves no kd_ program held by this process' {
+        Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Trace-KernelMemoryLeak' {
     BeforeAll {
         $script:Leaks = @(Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:1 -Top 5)
