@@ -7,14 +7,14 @@ using Xunit;
 namespace KernelDebug.PowerShell.Tests;
 
 /// <summary>
-/// Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak and Measure-KernelCpuProfile hosted in this process. One class so the live tests run one after
-/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_/kd_pf_ programs this process held or that appeared during the test.
+/// Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak, Measure-KernelCpuProfile and Measure-InterruptTime hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_/kd_pf_/kd_irq_ programs this process held or that appeared during the test.
 /// </summary>
 [Collection(BpfToolsSerial.Name)]
 public class BpfToolsCmdletTests
 {
     private static readonly int Self = Environment.ProcessId;
-    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_", "kd_pf_"];
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_", "kd_pf_", "kd_irq_"];
 
     private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
@@ -44,6 +44,7 @@ public class BpfToolsCmdletTests
     [InlineData("Measure-LockContention -Duration 0:0:0.3")]
     [InlineData("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:0.3")]
     [InlineData("Measure-KernelCpuProfile -Duration 0:0:0.3")]
+    [InlineData("Measure-InterruptTime -Duration 0.3")]
     public void NothingLoaded_WhenTheCmdletReturns(string command)
     {
         var r = PsRunner.Run($"{command} -Verbose | Out-Null; Get-BpfProgram -Name kd_* | ForEach-Object Id");
@@ -308,6 +309,79 @@ public class BpfToolsCmdletTests
     {
         if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
         var r = Unprivileged.RunPwsh("try { Measure-KernelCpuProfile -Duration 0:0:1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
+        Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
+        Assert.Contains("CAT=PermissionDenied", r.StdOut);
+    }
+
+    [Fact]
+    public void Irq_TimerSoftirq_PerCpu_ForABareNumberOfSeconds()
+    {
+        uint before = MaxProgramId();
+        var r = PsRunner.Run("Measure-InterruptTime -Kind Soft -Name TIMER -PerCpu -Duration 0.5");
+        Assert.Null(r.Terminating);
+        var recs = r.Objects<InterruptTime>();
+        Assert.NotEmpty(recs);
+        Assert.All(recs, x =>
+        {
+            Assert.Equal(InterruptKind.Soft, x.Kind);
+            Assert.Equal("TIMER", x.Name);
+            Assert.NotNull(x.Cpu);
+            Assert.True(x.Count > 0);
+            Assert.InRange((x.EndTime - x.StartTime).TotalSeconds, 0.45, 5);   // 0.5 is seconds, not ticks
+        });
+        Assert.Equal(recs.Count, recs.Select(x => x.Cpu).Distinct().Count());
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Irq_CpuFilter_KeepsOnlyThatCpu()
+    {
+        var r = PsRunner.Run("Measure-InterruptTime -Cpu 0 -Duration 0.3");
+        Assert.Null(r.Terminating);
+        var recs = r.Objects<InterruptTime>();
+        Assert.NotEmpty(recs);
+        Assert.All(recs, x => Assert.Equal(0, x.Cpu));
+    }
+
+    [Fact]
+    public void Irq_Cgroup_IsRefusedAsInvalidArgument()
+    {
+        var r = PsRunner.Run("Measure-InterruptTime -Cgroup /sys/fs/cgroup -Duration 0.3");
+        Assert.NotNull(r.Terminating);
+        Assert.StartsWith("InterruptsHaveNoTask", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, r.Terminating.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void Irq_UnknownName_IsAnObjectNotFoundError_AndAWildcardIsSilent()
+    {
+        var r = PsRunner.Run("Measure-InterruptTime -Name no-such-irq, nosuch* -Duration 0.2");
+        Assert.Null(r.Terminating);
+        var e = Assert.Single(r.Errors);
+        Assert.StartsWith("InterruptNotFound", e.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ObjectNotFound, e.CategoryInfo.Category);
+        Assert.Empty(r.Objects<InterruptTime>());
+    }
+
+    [Fact]
+    public void Irq_StopMidRun_20Times_LeavesNothing()
+    {
+        uint before = MaxProgramId();
+        var rnd = new Random(13);
+        for (int i = 0; i < 20; i++)
+        {
+            var r = PsRunner.RunAndStop("Measure-InterruptTime -PerCpu -Interval 0.05 -Continuous", TimeSpan.FromMilliseconds(rnd.Next(0, 250)));
+            Assert.True(r.Terminating is null, r.ToString());
+            Assert.Empty(Held());
+        }
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Irq_Unprivileged_GetsPermissionDenied()
+    {
+        if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
+        var r = Unprivileged.RunPwsh("try { Measure-InterruptTime -Duration 1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
         Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
         Assert.Contains("CAT=PermissionDenied", r.StdOut);
     }

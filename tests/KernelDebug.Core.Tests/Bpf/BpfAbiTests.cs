@@ -25,6 +25,7 @@ public class BpfAbiTests
         { "lockcont", "lk_key", typeof(LkKey) },
         { "profile", "pf_key", typeof(PfKey) },
         { "memleak", "ml_alloc", typeof(MlAlloc) },
+        { "irqtime", "irq_key", typeof(IrqKey) },
     };
 
     [Theory]
