@@ -43,6 +43,7 @@
         'Measure-OffCpuTime'
         'Measure-CpuTimeSlice'
         'Measure-InterruptTime'
+        'Trace-OomKill'
         'Get-SlabCache'
         'Get-VmStat'
         'Get-MemoryFragmentation'

@@ -7,14 +7,14 @@ using Xunit;
 namespace KernelDebug.PowerShell.Tests;
 
 /// <summary>
-/// Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak, Measure-KernelCpuProfile and Measure-InterruptTime hosted in this process. One class so the live tests run one after
-/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_/kd_pf_/kd_irq_ programs this process held or that appeared during the test.
+/// Measure-BlockIoLatency, Measure-LockContention, Trace-KernelMemoryLeak, Measure-KernelCpuProfile Measure-InterruptTime and Trace-OomKill hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_/kd_ml_/kd_pf_/kd_irq_/kd_oom_ programs this process held or that appeared during the test.
 /// </summary>
 [Collection(BpfToolsSerial.Name)]
 public class BpfToolsCmdletTests
 {
     private static readonly int Self = Environment.ProcessId;
-    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_", "kd_pf_", "kd_irq_"];
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_ml_", "kd_pf_", "kd_irq_", "kd_oom_"];
 
     private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
@@ -45,6 +45,7 @@ public class BpfToolsCmdletTests
     [InlineData("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:0.3")]
     [InlineData("Measure-KernelCpuProfile -Duration 0:0:0.3")]
     [InlineData("Measure-InterruptTime -Duration 0.3")]
+    [InlineData("Trace-OomKill -Duration 0.3")]
     public void NothingLoaded_WhenTheCmdletReturns(string command)
     {
         var r = PsRunner.Run($"{command} -Verbose | Out-Null; Get-BpfProgram -Name kd_* | ForEach-Object Id");
@@ -384,6 +385,43 @@ public class BpfToolsCmdletTests
         var r = Unprivileged.RunPwsh("try { Measure-InterruptTime -Duration 1 } catch { 'ID=' + $_.FullyQualifiedErrorId; 'CAT=' + $_.CategoryInfo.Category }");
         Assert.Contains("ID=BpfPermissionDenied", r.StdOut);
         Assert.Contains("CAT=PermissionDenied", r.StdOut);
+    }
+
+    [Fact]
+    public void Oom_ChildOverItsCgroupLimit_IsOneRecord_JoinedWithTheLog()
+    {
+        uint before = MaxProgramId();
+        string cg = $"/sys/fs/cgroup/memory/kd-oom-cmdlet-{Environment.ProcessId}";
+        Directory.CreateDirectory(cg);
+        try
+        {
+            File.WriteAllText(Path.Combine(cg, "memory.limit_in_bytes"), (32L << 20).ToString());
+            int child = 0;
+            var t = BpfAttached.Then("kd_oom_", 1, () =>
+            {
+                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"echo $$ > {cg}/cgroup.procs && exec dd if=/dev/zero of=/dev/null bs=128M count=1 status=none"]) { RedirectStandardError = true })!;
+                child = p.Id;
+                p.WaitForExit(60_000);
+            });
+            var r = PsRunner.Run($"Trace-OomKill -Cgroup {cg} -Duration 4");
+            t.Join();
+            Assert.Null(r.Terminating);
+            var kill = Assert.Single(r.Objects<OomKill>());
+            Assert.Equal(child, kill.ProcessId);
+            Assert.Equal("dd", kill.Command);
+            Assert.Equal(Core.Kmsg.OomConstraint.Memcg, kill.Constraint);
+            Assert.Equal(32L << 20, kill.MemcgLimitBytes);
+            Assert.Empty(r.Warnings);
+            AssertNothingLeft(before);
+        }
+        finally
+        {
+            for (int i = 0; i < 50 && Directory.Exists(cg); i++)
+            {
+                try { Directory.Delete(cg); }
+                catch (IOException) { Thread.Sleep(100); }
+            }
+        }
     }
 }
 
