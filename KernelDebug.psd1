@@ -20,6 +20,7 @@
         'formats/Bpf.format.ps1xml'
         'formats/BpfTools.format.ps1xml'
         'formats/Scheduler.format.ps1xml'
+        'formats/Interrupts.format.ps1xml'
         'formats/Journal.format.ps1xml'
     )
     CmdletsToExport      = @(
@@ -41,6 +42,8 @@
         'Measure-RunQueueLatency'
         'Measure-OffCpuTime'
         'Measure-CpuTimeSlice'
+        'Measure-InterruptTime'
+        'Trace-OomKill'
         'Get-SlabCache'
         'Get-VmStat'
         'Get-MemoryFragmentation'

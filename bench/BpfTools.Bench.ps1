@@ -6,6 +6,8 @@
       Measure-LockContention   vs a bpftrace contention_begin/end script (klockstat needs kprobes, absent here)
       Trace-KernelMemoryLeak   vs a bpftrace kmalloc/kfree map script — pipe()+close() loop (kmalloc-heavy)
       Measure-KernelCpuProfile vs bpftrace profile:hz:99 stacks — getppid() loop
+      Measure-InterruptTime -Kind Soft vs softirqs (libbpf-tools) — loopback UDP send+receive (NET_RX per datagram)
+      Measure-InterruptTime -Kind Hard vs hardirqs (libbpf-tools) — O_DIRECT|O_DSYNC 4 KiB writes to the root disk
     Per tool, interleaved repetitions (BenchSupport) of the workload untraced, under our tool and under the peer: the
     median ns per operation with its spread, the slowdown against untraced ("within noise" where the spread is larger),
     what our tool reports about its own BPF cost (OverheadPerEvent where it has one), and the time from invocation
@@ -17,6 +19,8 @@ param(
     [int] $Ios = 20000,
     [long] $PipeLoops = 200000,
     [long] $Calls = 3000000,
+    [long] $Datagrams = 300000,
+    [int] $DiskWrites = 2000,
     [int] $Repetitions = 5
 )
 $ErrorActionPreference = 'Stop'
@@ -33,12 +37,22 @@ $w = Join-Path $work 'kdbench_work'
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 int main(int argc, char **argv) {
     long n = atol(argv[2]);
     struct timespec a, b;
     int fds[2];
     clock_gettime(CLOCK_MONOTONIC, &a);
     if (!strcmp(argv[1], "pipes")) for (long i = 0; i < n; i++) { if (pipe(fds)) return 1; close(fds[0]); close(fds[1]); }
+    else if (!strcmp(argv[1], "udp")) {
+        int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof sa;
+        char buf[64] = { 0 };
+        if (bind(rx, (struct sockaddr *)&sa, sizeof sa) || getsockname(rx, (struct sockaddr *)&sa, &len)) return 1;
+        for (long i = 0; i < n; i++) { if (sendto(tx, buf, sizeof buf, 0, (struct sockaddr *)&sa, sizeof sa) < 0 || recv(rx, buf, sizeof buf, 0) < 0) return 1; }
+    }
     else for (long i = 0; i < n; i++) getppid();
     clock_gettime(CLOCK_MONOTONIC, &b);
     printf("%.1f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n);
@@ -57,13 +71,17 @@ $disk = Split-Path $dev -Leaf
 $descriptions = @{
     BlockIo = "$Ios O_DIRECT 4 KiB writes to $disk"; Lock = '200000 4 KiB pipe writes (dd | cat)'
     Leak = "$PipeLoops pipe()+close()"; Profile = "$Calls getppid()"
+    SoftIrq = "$Datagrams loopback UDP datagrams sent and received"; HardIrq = "$DiskWrites O_DIRECT|O_DSYNC 4 KiB writes to the root disk"
 }
+$rootFile = Join-Path $PSScriptRoot "../out/kd-irq-bench-$PID.bin"
 # Workloads: nanoseconds per operation.
 $workloads = @{
     BlockIo = { $sw = [Diagnostics.Stopwatch]::StartNew(); dd if=/dev/zero of=$dev bs=4096 count=$Ios oflag=direct status=none; $sw.Elapsed.TotalMilliseconds * 1e6 / $Ios }
     Lock    = { $sw = [Diagnostics.Stopwatch]::StartNew(); sh -c 'dd if=/dev/zero bs=4k count=200000 status=none | cat > /dev/null'; $sw.Elapsed.TotalMilliseconds * 1e6 / 200000 }
     Leak    = { [double](& $w pipes $PipeLoops) }
     Profile = { [double](& $w getppid $Calls) }
+    SoftIrq = { [double](& $w udp $Datagrams) }
+    HardIrq = { $sw = [Diagnostics.Stopwatch]::StartNew(); dd if=/dev/zero of=$rootFile bs=4096 count=$DiskWrites oflag=direct,dsync status=none; $sw.Elapsed.TotalMilliseconds * 1e6 / $DiskWrites }
 }
 
 Import-Module (Join-Path $ModulePath 'KernelDebug.psd1')
@@ -76,6 +94,8 @@ $ours = [ordered]@{
     Lock    = 'Measure-LockContention'
     Leak    = 'Trace-KernelMemoryLeak -MaxTracked 262144'
     Profile = 'Measure-KernelCpuProfile'
+    SoftIrq = 'Measure-InterruptTime -Kind Soft'
+    HardIrq = 'Measure-InterruptTime -Kind Hard'
 }
 $bt = Get-BenchTool bpftrace bpftrace
 $peers = [ordered]@{
@@ -86,6 +106,9 @@ $peers = [ordered]@{
         'BEGIN { printf("Attached\n"); } tracepoint:kmem:kmalloc { @a[args->ptr] = args->bytes_alloc; @s[args->ptr] = kstack; } tracepoint:kmem:kmem_cache_alloc { @a[args->ptr] = args->bytes_alloc; @s[args->ptr] = kstack; } tracepoint:kmem:kfree /@a[args->ptr]/ { delete(@a[args->ptr]); delete(@s[args->ptr]); } tracepoint:kmem:kmem_cache_free /@a[args->ptr]/ { delete(@a[args->ptr]); delete(@s[args->ptr]); } END { clear(@a); clear(@s); }') }
     Profile = @{ Name = 'bpftrace profile:hz:99'; File = $bt; Ready = '^Attached'; Args = @('-e',
         'BEGIN { printf("Attached\n"); } profile:hz:99 { @[kstack, ustack, comm] = count(); }') }
+    # -d: histograms, as ours always keeps.
+    SoftIrq = @{ Name = 'softirqs -d (libbpf-tools)'; File = (Get-BenchTool softirqs libbpf-tools); Args = @('-d'); Ready = 'Tracing' }
+    HardIrq = @{ Name = 'hardirqs -d (libbpf-tools)'; File = (Get-BenchTool hardirqs libbpf-tools); Args = @('-d'); Ready = 'Tracing' }
 }
 
 function Measure-Ours([string] $Tool) {
@@ -121,7 +144,7 @@ try {
                 ($ours[$tool] -split ' ')[0] = { Measure-Ours $tool }
                 $peers[$tool].Name       = { Measure-Peer $tool }
             })
-        Format-BenchTable $r -Baseline 'untraced' -Unit 'ns/op' -Note $note -Title "$tool workload: $($descriptions[$tool]), under $(($ours[$tool] -split ' ')[0]) ($($methods[$tool])) and $($peers[$tool].Name)"
+        Format-BenchTable $r -Baseline 'untraced' -Unit 'ns/op' -Note $note -Title "$tool workload: $($descriptions[$tool]), under $($ours[$tool]) ($($methods[$tool])) and $($peers[$tool].Name)"
     }
     'Ours: time to attached from cmdlet invocation in a warm pwsh; theirs from process launch to their ready line.'
     Get-BenchLoad
@@ -130,4 +153,5 @@ finally {
     $rs.Dispose()
     losetup -d $dev
     Remove-Item -Recurse -Force $work
+    Remove-Item -Force $rootFile -ErrorAction Ignore
 }

@@ -7,14 +7,14 @@ using Xunit;
 namespace KernelDebug.PowerShell.Tests;
 
 /// <summary>
-/// Measure-BlockIoLatency, Measure-LockContention, Measure-PacketDrop, Trace-KernelMemoryLeak and Measure-KernelCpuProfile hosted in this process. One class so the live tests run one after
-/// another; leak checks look only at the kd_bio_/kd_lk_/kd_pd_/kd_ml_/kd_pf_ programs this process held or that appeared during the test.
+/// Measure-BlockIoLatency, Measure-LockContention, Measure-PacketDrop, Trace-KernelMemoryLeak, Measure-KernelCpuProfile, Measure-InterruptTime and Trace-OomKill hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_/kd_pd_/kd_ml_/kd_pf_/kd_irq_/kd_oom_ programs this process held or that appeared during the test.
 /// </summary>
 [Collection(BpfToolsSerial.Name)]
 public class BpfToolsCmdletTests
 {
     private static readonly int Self = Environment.ProcessId;
-    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_pd_", "kd_ml_", "kd_pf_"];
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_pd_", "kd_ml_", "kd_pf_", "kd_irq_", "kd_oom_"];
 
     private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
@@ -45,6 +45,8 @@ public class BpfToolsCmdletTests
     [InlineData("Measure-PacketDrop -Duration 0:0:0.3")]
     [InlineData("Trace-KernelMemoryLeak -ProcessId $PID -Duration 0:0:0.3")]
     [InlineData("Measure-KernelCpuProfile -Duration 0:0:0.3")]
+    [InlineData("Measure-InterruptTime -Duration 0.3")]
+    [InlineData("Trace-OomKill -Duration 0.3")]
     public void NothingLoaded_WhenTheCmdletReturns(string command)
     {
         var r = PsRunner.Run($"{command} -Verbose | Out-Null; Get-BpfProgram -Name kd_* | ForEach-Object Id");
@@ -65,6 +67,8 @@ public class BpfToolsCmdletTests
     [InlineData("Measure-PacketDrop -GroupBy Reason, Location, Interface -Interval 0:0:0.05 -Continuous", 23)]
     [InlineData("Trace-KernelMemoryLeak -MaxTracked 4096 -Interval 0:0:0.05 -Continuous", 17)]
     [InlineData("Measure-KernelCpuProfile -Interval 0:0:0.05 -Continuous", 19)]
+    [InlineData("Measure-InterruptTime -PerCpu -Interval 0.05 -Continuous", 29)]
+    [InlineData("Trace-OomKill -Interval 0.05 -Continuous", 31)]
     public void StopMidRun_20Times_LeavesNothing(string command, int seed)
     {
         uint before = MaxProgramId();
@@ -84,6 +88,8 @@ public class BpfToolsCmdletTests
     [InlineData("Measure-PacketDrop")]
     [InlineData("Trace-KernelMemoryLeak")]
     [InlineData("Measure-KernelCpuProfile")]
+    [InlineData("Measure-InterruptTime")]
+    [InlineData("Trace-OomKill")]
     public void Unprivileged_GetsPermissionDenied(string command)
     {
         if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
@@ -294,6 +300,97 @@ public class BpfToolsCmdletTests
             busy.WaitForExit();
         }
         AssertNothingLeft(before);
+    }
+
+
+
+    [Fact]
+    public void Irq_TimerSoftirq_PerCpu_ForABareNumberOfSeconds()
+    {
+        uint before = MaxProgramId();
+        var r = PsRunner.Run("Measure-InterruptTime -Kind Soft -Name TIMER -PerCpu -Duration 0.5");
+        Assert.Null(r.Terminating);
+        var recs = r.Objects<InterruptTime>();
+        Assert.NotEmpty(recs);
+        Assert.All(recs, x =>
+        {
+            Assert.Equal(InterruptKind.Soft, x.Kind);
+            Assert.Equal("TIMER", x.Name);
+            Assert.NotNull(x.Cpu);
+            Assert.True(x.Count > 0);
+            Assert.InRange((x.EndTime - x.StartTime).TotalSeconds, 0.45, 5);   // 0.5 is seconds, not ticks
+        });
+        Assert.Equal(recs.Count, recs.Select(x => x.Cpu).Distinct().Count());
+        AssertNothingLeft(before);
+    }
+
+    [Fact]
+    public void Irq_CpuFilter_KeepsOnlyThatCpu()
+    {
+        var r = PsRunner.Run("Measure-InterruptTime -Cpu 0 -Duration 0.3");
+        Assert.Null(r.Terminating);
+        var recs = r.Objects<InterruptTime>();
+        Assert.NotEmpty(recs);
+        Assert.All(recs, x => Assert.Equal(0, x.Cpu));
+    }
+
+    [Fact]
+    public void Irq_Cgroup_IsRefusedAsInvalidArgument()
+    {
+        var r = PsRunner.Run("Measure-InterruptTime -Cgroup /sys/fs/cgroup -Duration 0.3");
+        Assert.NotNull(r.Terminating);
+        Assert.StartsWith("InterruptsHaveNoTask", r.Terminating!.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, r.Terminating.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void Irq_UnknownName_IsAnObjectNotFoundError_AndAWildcardIsSilent()
+    {
+        var r = PsRunner.Run("Measure-InterruptTime -Name no-such-irq, nosuch* -Duration 0.2");
+        Assert.Null(r.Terminating);
+        var e = Assert.Single(r.Errors);
+        Assert.StartsWith("InterruptNotFound", e.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ObjectNotFound, e.CategoryInfo.Category);
+        Assert.Empty(r.Objects<InterruptTime>());
+    }
+
+
+
+    [Fact]
+    public void Oom_ChildOverItsCgroupLimit_IsOneRecord_JoinedWithTheLog()
+    {
+        uint before = MaxProgramId();
+        string cg = $"/sys/fs/cgroup/memory/kd-oom-cmdlet-{Environment.ProcessId}";
+        Directory.CreateDirectory(cg);
+        try
+        {
+            File.WriteAllText(Path.Combine(cg, "memory.limit_in_bytes"), (32L << 20).ToString());
+            int child = 0;
+            var t = BpfAttached.Then("kd_oom_", 1, () =>
+            {
+                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"echo $$ > {cg}/cgroup.procs && exec dd if=/dev/zero of=/dev/null bs=128M count=1 status=none"]) { RedirectStandardError = true })!;
+                child = p.Id;
+                p.WaitForExit(60_000);
+            });
+            var r = PsRunner.Run($"Trace-OomKill -Cgroup {cg} -Duration 4");
+            t.Join();
+            Assert.Null(r.Terminating);
+            var kill = Assert.Single(r.Objects<OomKill>());
+            Assert.Equal(child, kill.ProcessId);
+            Assert.Equal("dd", kill.Command);
+            Assert.Equal(Core.Kmsg.OomConstraint.Memcg, kill.Constraint);
+            Assert.Equal(32L << 20, kill.MemcgLimitBytes);
+            Assert.Empty(r.Warnings);
+            AssertNothingLeft(before);
+        }
+        finally
+        {
+            for (int i = 0; i < 50 && Directory.Exists(cg); i++)
+            {
+                try { Directory.Delete(cg); }
+                catch (IOException) { Thread.Sleep(100); }
+            }
+        }
     }
 }
 

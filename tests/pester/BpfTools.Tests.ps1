@@ -188,3 +188,52 @@ Describe 'Measure-KernelCpuProfile' {
         Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Measure-InterruptTime' {
+    BeforeAll {
+        # Loopback UDP is delivered through NET_RX; the timer softirq runs on every CPU anyway.
+        $script:Records = @(Measure-InterruptTime -Duration 1 -Kind Soft, Hard)
+        $script:Job = Start-ThreadJob {
+            $rx = [Net.Sockets.UdpClient]::new([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
+            $tx = [Net.Sockets.UdpClient]::new()
+            $bytes = [byte[]]::new(256)
+            # For 2 s, so the 1.5 s measurement started beside it overlaps at least a second of traffic.
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            while ($sw.Elapsed.TotalSeconds -lt 2) { $null = $tx.Send($bytes, $bytes.Length, $rx.Client.LocalEndPoint); $null = $rx.Receive([ref]$null) }
+            $rx.Dispose(); $tx.Dispose()
+        }
+        $script:NetRx = @(Measure-InterruptTime -Kind Soft -Name NET_RX -Duration 1.5)
+        $null = $Job | Wait-Job | Receive-Job
+    }
+    It 'sees the timer softirq' {
+        $Records | Where-Object { $_.Kind -eq 'Soft' -and $_.Name -eq 'TIMER' } | ForEach-Object Count | Should -BeGreaterThan 0
+    }
+    It 'sees NET_RX for loopback traffic' {
+        ($NetRx | Measure-Object Count -Sum).Sum | Should -BeGreaterOrEqual 200
+        $NetRx.Name | Select-Object -Unique | Should -Be 'NET_RX'
+    }
+    It 'sorts the most time first' {
+        for ($i = 1; $i -lt $Records.Count; $i++) { $Records[$i - 1].Total | Should -BeGreaterOrEqual $Records[$i].Total }
+    }
+    It 'shows a table with human units' {
+        $text = $Records | Format-Table | Out-String -Width 200
+        $text | Should -Match 'CPU %'
+        $text | Should -Match '(µs|ms)'
+    }
+    It 'exports flat columns to CSV' {
+        $csv = $Records | Select-Object Kind, Irq, Name, Count, Total, CpuPercent | ConvertTo-Csv | ConvertFrom-Csv
+        $csv.Count | Should -Be $Records.Count
+        $csv[0].Name | Should -Be $Records[0].Name
+    }
+    It 'completes handler and vector names' {
+        $s = 'Measure-InterruptTime -Name NET_'
+        $r = TabExpansion2 -inputScript $s -cursorColumn $s.Length
+        $r.CompletionMatches.CompletionText | Should -Contain 'NET_RX'
+        $s = 'Measure-InterruptTime -Name virtio'
+        $r = TabExpansion2 -inputScript $s -cursorColumn $s.Length
+        $r.CompletionMatches.Count | Should -BeGreaterThan 0
+    }
+    It 'leaves no kd_ program held by this process' {
+        Get-BpfProgram kd_* | Where-Object { $_.OwnerProcessIds -contains $PID } | Should -BeNullOrEmpty
+    }
+}

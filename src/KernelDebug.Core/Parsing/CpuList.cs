@@ -25,4 +25,15 @@ public static class CpuList
         result.Sort();
         return result;
     }
+
+    /// <summary>
+    /// The online CPUs of a root (<c>/sys/devices/system/cpu/online</c>); on the live machine without that file, this
+    /// process's view; otherwise empty.
+    /// </summary>
+    public static IReadOnlyList<int> Online(KernelRoot root)
+    {
+        if (root.TryReadValue("sys/devices/system/cpu/online") is { } text && Parse(text, new ParseContext("sys/devices/system/cpu/online")) is { Count: > 0 } list)
+            return list;
+        return root.IsLive ? Enumerable.Range(0, Environment.ProcessorCount).ToArray() : [];
+    }
 }

@@ -58,8 +58,7 @@ public static class LoadAverageParser
     public static LoadAverage Read(KernelRoot root, ParseContext ctx)
     {
         string text = root.ReadText("proc/loadavg", "procfs (always present when /proc is mounted)");
-        int cpus = root.TryReadValue("sys/devices/system/cpu/online") is { } online ? CpuList.Parse(online).Count
-            : root.IsLive ? Environment.ProcessorCount : 0;
+        int cpus = CpuList.Online(root).Count;
         ctx.Source = root.Resolve("proc/loadavg");
         return Parse(text, ctx, cpus);
     }

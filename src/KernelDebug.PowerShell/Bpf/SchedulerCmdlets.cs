@@ -45,15 +45,7 @@ public abstract class TaskMeasureCmdlet : BpfMeasureCmdlet
     protected Core.Bpf.Engine.BpfTaskFilter TaskFilter => Filter(_pids, ThreadId);
 
     /// <summary>The -Name patterns as a predicate, or null.</summary>
-    protected Func<string, bool>? CommandFilter
-    {
-        get
-        {
-            if (Name is not { Length: > 0 }) return null;
-            var patterns = Name.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToArray();
-            return comm => patterns.Any(p => p.IsMatch(comm));
-        }
-    }
+    protected Func<string, bool>? CommandFilter => new Infrastructure.NameFilter(Name) is { IsEmpty: false } f ? c => f.IsMatch(c) : null;
 
     /// <summary>The grouping, with -Name needing a per-process one.</summary>
     protected SchedulerGrouping Grouping(SchedulerGrouping? asked) => asked ?? (Name is { Length: > 0 } ? SchedulerGrouping.Process : SchedulerGrouping.None);

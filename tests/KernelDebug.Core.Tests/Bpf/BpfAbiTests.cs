@@ -20,6 +20,7 @@ public class BpfAbiTests
         { "execsnoop", "exec_event", typeof(ExecEvent) },
         { "exitsnoop", "exit_event", typeof(ExitEvent) },
         { "sigsnoop", "signal_event", typeof(SignalEvent) },
+        { "oomkill", "oom_event", typeof(OomKillEvent) },
         { "syslat", "sl_key", typeof(SlKey) },
         { "blkio", "bio_key", typeof(BioKey) },
         { "lockcont", "lk_key", typeof(LkKey) },
@@ -27,6 +28,7 @@ public class BpfAbiTests
         { "memleak", "ml_alloc", typeof(MlAlloc) },
         { "pktdrop", "pd_key", typeof(PdKey) },
         { "pktdrop", "pd_val", typeof(PdValue) },
+        { "irqtime", "irq_key", typeof(IrqKey) },
     };
 
     [Theory]

@@ -49,4 +49,23 @@ struct signal_event {
 	char target_comm[16];
 };
 
+// One OOM kill (oomkill.bpf.c, oom:mark_victim): the victim, the task whose allocation triggered it (current), and
+// the victim's memory as the mm counters hold it (pages; approximate per-CPU sums, the kernel log's report is exact).
+struct oom_event {
+	__u64 ts;
+	__u64 cgroup;                      /* the victim's */
+	__u64 total_vm;                    /* pages */
+	__s64 file_rss;                    /* pages: MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES */
+	__s64 anon_rss;
+	__s64 shmem_rss;
+	__u32 pid;                         /* victim tgid */
+	__u32 tid;
+	__u32 trigger_pid;
+	__u32 trigger_tid;
+	__u32 uid;
+	__s32 oom_score_adj;
+	char comm[16];
+	char trigger_comm[16];
+};
+
 #endif

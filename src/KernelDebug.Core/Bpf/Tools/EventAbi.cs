@@ -96,3 +96,37 @@ public unsafe struct SignalEvent
     /// <summary>target_comm</summary>
     public fixed byte TargetComm[16];
 }
+
+/// <summary>struct oom_event.</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 8)]
+public unsafe struct OomKillEvent
+{
+    /// <summary>ts</summary>
+    public ulong Ts;
+    /// <summary>cgroup (the victim's)</summary>
+    public ulong Cgroup;
+    /// <summary>total_vm (pages)</summary>
+    public ulong TotalVm;
+    /// <summary>file_rss (pages)</summary>
+    public long FileRss;
+    /// <summary>anon_rss (pages)</summary>
+    public long AnonRss;
+    /// <summary>shmem_rss (pages)</summary>
+    public long ShmemRss;
+    /// <summary>pid (victim tgid)</summary>
+    public uint Pid;
+    /// <summary>tid</summary>
+    public uint Tid;
+    /// <summary>trigger_pid</summary>
+    public uint TriggerPid;
+    /// <summary>trigger_tid</summary>
+    public uint TriggerTid;
+    /// <summary>uid</summary>
+    public uint Uid;
+    /// <summary>oom_score_adj</summary>
+    public int OomScoreAdj;
+    /// <summary>comm</summary>
+    public fixed byte Comm[16];
+    /// <summary>trigger_comm</summary>
+    public fixed byte TriggerComm[16];
+}

@@ -52,7 +52,7 @@ public sealed class KernelCpuProfiler : Engine.BpfTool<KernelCpuSample>
     {
         if (_options.Frequency is < 1 or > 10000)
             throw new KernelDebugException("InvalidFrequency", KernelErrorCategory.InvalidArgument, "-Frequency must be between 1 and 10000 Hz.", null, _options.Frequency);
-        var online = OnlineCpus(Root);
+        var online = CpuList.Online(Root);
         var cpus = _options.Cpus.Count > 0 ? _options.Cpus.Distinct().OrderBy(c => c).ToList() : online.ToList();
         if (cpus.FirstOrDefault(c => !online.Contains(c), -1) is var bad && bad >= 0)
             throw new KernelDebugException("CpuNotOnline", KernelErrorCategory.InvalidArgument, $"CPU {bad} is not online (online: {string.Join(",", online)}).", null, bad);
@@ -84,14 +84,6 @@ public sealed class KernelCpuProfiler : Engine.BpfTool<KernelCpuSample>
             }
             session.AttachPerfEvent("kd_pf_sample", fd);
         }
-    }
-
-    private static IReadOnlyList<int> OnlineCpus(KernelRoot root)
-    {
-        var text = root.TryReadValue("sys/devices/system/cpu/online");
-        var ctx = new ParseContext("sys/devices/system/cpu/online");
-        if (text is not null && CpuList.Parse(text, ctx) is { Count: > 0 } list) return list.ToList();
-        return Enumerable.Range(0, Environment.ProcessorCount).ToList();
     }
 
     /// <inheritdoc />

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace KernelDebug.Core.Bpf.Tools;
 
-// The C structs of syslat.h, blkio.h, lockcont.h, profile.h, memleak.h and pktdrop.h, field for field, as SchedAbi.cs has
+// The C structs of syslat.h, blkio.h, lockcont.h, profile.h, memleak.h, pktdrop.h and irqtime.h, field for field, as SchedAbi.cs has
 // sched.h's: BpfAbiTests checks every offset and size against each object's BTF, so a field added on one side only
 // fails a test instead of shifting what the meters read.
 
@@ -121,4 +121,23 @@ public struct PdValue
     public ulong Count;
     /// <summary>bytes (skb->len)</summary>
     public ulong Bytes;
+}
+
+/// <summary>struct irq_key (irqtime.h): key of kd_irq_hist.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct IrqKey
+{
+    /// <summary>gen</summary>
+    public uint Gen;
+    /// <summary>kind (IRQ_KIND_HARD or IRQ_KIND_SOFT)</summary>
+    public uint Kind;
+    /// <summary>IRQ number or softirq vector</summary>
+    public uint Vector;
+    /// <summary>CPU, or IRQ_ALL_CPUS unless per CPU</summary>
+    public uint Cpu;
+    /// <summary>handler name (hard IRQs)</summary>
+    public fixed byte Name[32];
+
+    /// <summary>The handler name.</summary>
+    public readonly string NameText() { fixed (byte* p = Name) return BpfAbi.Text(new ReadOnlySpan<byte>(p, 32)); }
 }
