@@ -17,6 +17,7 @@ public static class NativeSleeper
         #define _GNU_SOURCE
         #include <sched.h>
         #include <fcntl.h>
+        #include <stdio.h>
         #include <string.h>
         #include <sys/resource.h>
         #include <time.h>
@@ -35,11 +36,21 @@ public static class NativeSleeper
             if (read(0, &c, 1) != 1) return 2;
             long sleep = atol(argv[2]), spin = atol(argv[3]);
             struct timespec ts = { sleep / 1000000000L, sleep % 1000000000L };
+            long unblocked = 0;
             for (int i = atoi(argv[1]); i > 0; i--) {
                 if (spin) { long end = now() + spin; while (now() < end) { } }
                 if (opens) { if (open("/nonexistent/kd-oracle", O_RDONLY) != -1) return 6; }
-                else nanosleep(&ts, NULL);
+                else {
+                    /* A sleep whose timer fired before the task got off the CPU (an interrupt or a vCPU stall between
+                       arming it and schedule()) returns without a context switch: count those for the oracles. */
+                    struct rusage a, b;
+                    getrusage(RUSAGE_SELF, &a);
+                    nanosleep(&ts, NULL);
+                    getrusage(RUSAGE_SELF, &b);
+                    if (a.ru_nvcsw + a.ru_nivcsw == b.ru_nvcsw + b.ru_nivcsw) unblocked++;
+                }
             }
+            printf("%ld\n", unblocked);
             return 0;
         }
         """;
@@ -69,7 +80,7 @@ public static class NativeSleeper
     {
         static string Ns(TimeSpan t) => ((long)(t.TotalMilliseconds * 1_000_000)).ToString();
         string[] args = [count.ToString(), Ns(each), Ns(spin), nice.ToString(), (cpu ?? -1).ToString(), .. fifo ? ["fifo"] : Array.Empty<string>()];
-        return Process.Start(new ProcessStartInfo(Binary.Value, args) { RedirectStandardInput = true, UseShellExecute = false })!;
+        return Process.Start(new ProcessStartInfo(Binary.Value, args) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false })!;
     }
 
     /// <summary>
@@ -77,7 +88,7 @@ public static class NativeSleeper
     /// exist (each fails with ENOENT) and then exits; its start-up is over before Go.
     /// </summary>
     public static Process StartOpener(int count) =>
-        Process.Start(new ProcessStartInfo(Binary.Value, [count.ToString(), "0", "0", "0", "-1", "open"]) { RedirectStandardInput = true, UseShellExecute = false })!;
+        Process.Start(new ProcessStartInfo(Binary.Value, [count.ToString(), "0", "0", "0", "-1", "open"]) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false })!;
 
     /// <summary>Lets a started sleeper run, without waiting.</summary>
     public static void Release(Process sleeper)
@@ -86,11 +97,16 @@ public static class NativeSleeper
         sleeper.StandardInput.Flush();
     }
 
-    /// <summary>Lets a started sleeper run and waits for it to finish.</summary>
-    public static void Go(Process sleeper)
+    /// <summary>
+    /// Lets a started sleeper run and waits for it to finish; returns how many of its sleeps returned without taking
+    /// it off the CPU (their timer fired first), each one a wakeup and a slice boundary that did not happen.
+    /// </summary>
+    public static int Go(Process sleeper)
     {
         Release(sleeper);
+        var output = sleeper.StandardOutput.ReadToEndAsync();
         if (!sleeper.WaitForExit(60_000)) { sleeper.Kill(); throw new TimeoutException("the sleeper did not finish"); }
         if (sleeper.ExitCode != 0) throw new InvalidOperationException($"the sleeper exited with {sleeper.ExitCode}");
+        return int.Parse(output.GetAwaiter().GetResult().Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -52,11 +52,18 @@ public sealed class TraceFsState
 
     private static string Text(byte[] b) => System.Text.Encoding.UTF8.GetString(b);
 
-    /// <summary>Whether a buffer_size_kb of "N (expanded: M)" became "M".</summary>
-    internal static bool IsExpansion(string before, string after)
+    /// <summary>
+    /// Whether a buffer_size_kb of "N (expanded: M)" became M as the kernel allocates it: M KiB rounded up to whole
+    /// ring-buffer sub-buffers of 4080 data bytes (a 4 KiB page less its 16-byte header), so 1408 reads back as 1410.
+    /// </summary>
+    public static bool IsExpansion(string before, string after)
     {
         var m = System.Text.RegularExpressions.Regex.Match(before, @"^\d+ \(expanded: (\d+)\)\s*$");
-        return m.Success && after.Trim() == m.Groups[1].Value;
+        if (!m.Success || !long.TryParse(after.Trim(), out long kb)) return false;
+        long asked = long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        const long subBuffer = 4096 - 16;
+        long allocated = (asked * 1024 + subBuffer - 1) / subBuffer * subBuffer >> 10;
+        return kb == asked || kb == allocated;
     }
 
     /// <summary>The files that were readable.</summary>

@@ -55,4 +55,15 @@ public class TraceFsTests
         Assert.Equal(fs.Path, TraceFsState.Locate());
         Assert.Equal(fs.RelativePath, new KernelDebug.Core.Inventory.DebugCapabilities(KernelRoot.Live).TraceFsPath);
     }
+
+    /// <summary>The one change of the top instance the trace-cmd oracle tests allow: its first expansion after boot, as this kernel allocates it.</summary>
+    [Theory]
+    [InlineData("7 (expanded: 1408)\n", "1410\n", true)]
+    [InlineData("7 (expanded: 1408)\n", "1408\n", true)]
+    [InlineData("7 (expanded: 1408)\n", "1411\n", false)]
+    [InlineData("7 (expanded: 1408)\n", "4096\n", false)]
+    [InlineData("7 (expanded: 1408)\n", "X\n", false)]
+    [InlineData("1410\n", "1410\n", false)]
+    public void BufferExpansion_IsTheBootSizeRoundedToSubBuffers(string before, string after, bool expansion) =>
+        Assert.Equal(expansion, TraceFsState.IsExpansion(before, after));
 }
