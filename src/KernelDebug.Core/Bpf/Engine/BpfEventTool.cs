@@ -17,8 +17,8 @@ public interface IBpfEventStream<out T> : IBpfMeter<T>
 /// The generic BPF event tool every Trace-* streaming tool is: <see cref="BpfTool{TRecord}"/>'s preconditions, attach
 /// choice, filter and cleanup, plus the ring buffer <c>&lt;prefix&gt;_events</c> and lost counter <c>&lt;prefix&gt;_lost</c> of
 /// kd_event.bpf.h, consumed before the programs attach and drained after they detach, so no event is dropped in user
-/// space and every one the kernel could not write is counted. A tool supplies its object, programs, configuration
-/// and how one event's bytes become a record.
+/// space and every one the kernel could not write is counted. A tool names its object, map prefix, tracepoint and
+/// program, and supplies its configuration and how one event's bytes become a record.
 /// </summary>
 public abstract class BpfEventTool<TRecord> : BpfTool<TRecord>, IBpfEventStream<TRecord> where TRecord : class
 {
@@ -28,11 +28,30 @@ public abstract class BpfEventTool<TRecord> : BpfTool<TRecord>, IBpfEventStream<
     private readonly DateTimeOffset _wallAtStart = DateTimeOffset.Now;
     private readonly ulong _monoAtStart = MonotonicNow;
 
-    /// <summary>A tool on <paramref name="root"/> with the shared options.</summary>
-    protected BpfEventTool(KernelRoot root, BpfToolOptions common) : base(root, common) { }
+    private readonly string _objectName, _prefix, _tracepoint, _program;
 
-    /// <summary>The prefix of the kd_event.bpf.h maps (KD_EVENT_MAPS(prefix)).</summary>
-    protected abstract string MapPrefix { get; }
+    /// <summary>
+    /// A tool on <paramref name="root"/> with the shared options: object <paramref name="objectName"/>.bpf.c, whose
+    /// maps are KD_EVENT_MAPS(<paramref name="mapPrefix"/>) and whose two programs &lt;prefix&gt;_raw_&lt;program&gt; and
+    /// &lt;prefix&gt;_btf_&lt;program&gt; attach to <paramref name="tracepoint"/> ("system:name").
+    /// </summary>
+    protected BpfEventTool(KernelRoot root, BpfToolOptions common, string objectName, string mapPrefix, string tracepoint, string program) : base(root, common)
+    {
+        _objectName = objectName;
+        _prefix = mapPrefix;
+        _tracepoint = tracepoint;
+        _program = program;
+    }
+
+    /// <inheritdoc />
+    protected sealed override string ObjectName => _objectName;
+    /// <summary>The prefix of the kd_event.bpf.h maps (KD_EVENT_MAPS(prefix)) and of the programs.</summary>
+    protected string MapPrefix => _prefix;
+    /// <inheritdoc />
+    protected sealed override IReadOnlyList<string> Tracepoints => [_tracepoint];
+    /// <inheritdoc />
+    protected sealed override IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method) =>
+        [$"{_prefix}_{(method == BpfAttachMethod.TpBtf ? "btf" : "raw")}_{_program}"];
 
     /// <summary>One event's bytes (valid only during the call) as a record, or null to drop it (a user-space filter).</summary>
     protected abstract TRecord? DecodeEvent(ReadOnlySpan<byte> sample);

@@ -64,20 +64,12 @@ public sealed class OomKillTracer : BpfEventTool<OomKill>
     private readonly OomKillOptions _options;
     private static readonly long PageSize = Environment.SystemPageSize;
 
-    private OomKillTracer(KernelRoot root, OomKillOptions options) : base(root, options) => _options = options;
+    private OomKillTracer(KernelRoot root, OomKillOptions options) : base(root, options, "oomkill", "kd_oom", "oom:mark_victim", "victim") => _options = options;
 
     /// <summary>Validates, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>
     public static OomKillTracer Start(KernelRoot root, OomKillOptions options, Action<string>? verbose = null) =>
         Launch(new OomKillTracer(root, options), verbose);
 
-    /// <inheritdoc />
-    protected override string ObjectName => "oomkill";
-    /// <inheritdoc />
-    protected override string MapPrefix => "kd_oom";
-    /// <inheritdoc />
-    protected override IReadOnlyList<string> Tracepoints => ["oom:mark_victim"];
-    /// <inheritdoc />
-    protected override IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method) => [method == BpfAttachMethod.TpBtf ? "kd_oom_btf_victim" : "kd_oom_raw_victim"];
 
     /// <inheritdoc />
     protected override unsafe OomKill? DecodeEvent(ReadOnlySpan<byte> sample)

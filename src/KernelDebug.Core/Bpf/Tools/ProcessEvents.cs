@@ -161,20 +161,12 @@ public sealed class ProcessExecTracer : BpfEventTool<ProcessExec>
 {
     private readonly ProcessExecOptions _options;
 
-    private ProcessExecTracer(KernelRoot root, ProcessExecOptions options) : base(root, options) => _options = options;
+    private ProcessExecTracer(KernelRoot root, ProcessExecOptions options) : base(root, options, "execsnoop", "kd_ex", "sched:sched_process_exec", "exec") => _options = options;
 
     /// <summary>Validates, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>
     public static ProcessExecTracer Start(KernelRoot root, ProcessExecOptions options, Action<string>? verbose = null) =>
         Launch(new ProcessExecTracer(root, options), verbose);
 
-    /// <inheritdoc />
-    protected override string ObjectName => "execsnoop";
-    /// <inheritdoc />
-    protected override string MapPrefix => "kd_ex";
-    /// <inheritdoc />
-    protected override IReadOnlyList<string> Tracepoints => ["sched:sched_process_exec"];
-    /// <inheritdoc />
-    protected override IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method) => [method == BpfAttachMethod.TpBtf ? "kd_ex_btf_exec" : "kd_ex_raw_exec"];
 
     /// <inheritdoc />
     protected override unsafe ProcessExec? DecodeEvent(ReadOnlySpan<byte> sample)
@@ -233,20 +225,12 @@ public sealed class ProcessExitTracer : BpfEventTool<ProcessExit>
 {
     private readonly ProcessExitOptions _options;
 
-    private ProcessExitTracer(KernelRoot root, ProcessExitOptions options) : base(root, options) => _options = options;
+    private ProcessExitTracer(KernelRoot root, ProcessExitOptions options) : base(root, options, "exitsnoop", "kd_xt", "sched:sched_process_exit", "exit") => _options = options;
 
     /// <summary>Validates, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>
     public static ProcessExitTracer Start(KernelRoot root, ProcessExitOptions options, Action<string>? verbose = null) =>
         Launch(new ProcessExitTracer(root, options), verbose);
 
-    /// <inheritdoc />
-    protected override string ObjectName => "exitsnoop";
-    /// <inheritdoc />
-    protected override string MapPrefix => "kd_xt";
-    /// <inheritdoc />
-    protected override IReadOnlyList<string> Tracepoints => ["sched:sched_process_exit"];
-    /// <inheritdoc />
-    protected override IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method) => [method == BpfAttachMethod.TpBtf ? "kd_xt_btf_exit" : "kd_xt_raw_exit"];
     /// <inheritdoc />
     protected override void Configure(BpfSession session, BpfAttachMethod method)
     {
@@ -293,20 +277,12 @@ public sealed class SignalTracer : BpfEventTool<SignalSent>
 {
     private readonly SignalOptions _options;
 
-    private SignalTracer(KernelRoot root, SignalOptions options) : base(root, options) => _options = options;
+    private SignalTracer(KernelRoot root, SignalOptions options) : base(root, options, "sigsnoop", "kd_sg", "signal:signal_generate", "generate") => _options = options;
 
     /// <summary>Validates, loads and attaches. Errors are KernelDebugExceptions with remedies.</summary>
     public static SignalTracer Start(KernelRoot root, SignalOptions options, Action<string>? verbose = null) =>
         Launch(new SignalTracer(root, options), verbose);
 
-    /// <inheritdoc />
-    protected override string ObjectName => "sigsnoop";
-    /// <inheritdoc />
-    protected override string MapPrefix => "kd_sg";
-    /// <inheritdoc />
-    protected override IReadOnlyList<string> Tracepoints => ["signal:signal_generate"];
-    /// <inheritdoc />
-    protected override IReadOnlyCollection<string> ProgramsFor(BpfAttachMethod method) => [method == BpfAttachMethod.TpBtf ? "kd_sg_btf_generate" : "kd_sg_raw_generate"];
     /// <inheritdoc />
     protected override void Validate()
     {
