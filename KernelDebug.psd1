@@ -44,6 +44,7 @@
         'Measure-CpuTimeSlice'
         'Measure-InterruptTime'
         'Trace-OomKill'
+        'Measure-MemoryReclaim'
         'Get-SlabCache'
         'Get-VmStat'
         'Get-MemoryFragmentation'

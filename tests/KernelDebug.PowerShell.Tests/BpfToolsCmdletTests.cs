@@ -7,14 +7,14 @@ using Xunit;
 namespace KernelDebug.PowerShell.Tests;
 
 /// <summary>
-/// Measure-BlockIoLatency, Measure-LockContention, Measure-PacketDrop, Trace-KernelMemoryLeak, Measure-KernelCpuProfile, Measure-InterruptTime and Trace-OomKill hosted in this process. One class so the live tests run one after
-/// another; leak checks look only at the kd_bio_/kd_lk_/kd_pd_/kd_ml_/kd_pf_/kd_irq_/kd_oom_ programs this process held or that appeared during the test.
+/// Measure-BlockIoLatency, Measure-LockContention, Measure-PacketDrop, Trace-KernelMemoryLeak, Measure-KernelCpuProfile, Measure-InterruptTime, Trace-OomKill and Measure-MemoryReclaim hosted in this process. One class so the live tests run one after
+/// another; leak checks look only at the kd_bio_/kd_lk_/kd_pd_/kd_ml_/kd_pf_/kd_irq_/kd_oom_/kd_rc_ programs this process held or that appeared during the test.
 /// </summary>
 [Collection(BpfToolsSerial.Name)]
 public class BpfToolsCmdletTests
 {
     private static readonly int Self = Environment.ProcessId;
-    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_pd_", "kd_ml_", "kd_pf_", "kd_irq_", "kd_oom_"];
+    private static readonly string[] OurPrefixes = ["kd_bio_", "kd_lk_", "kd_pd_", "kd_ml_", "kd_pf_", "kd_irq_", "kd_oom_", "kd_rc_"];
 
     private static bool Ours(string name) => OurPrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
 
@@ -47,6 +47,7 @@ public class BpfToolsCmdletTests
     [InlineData("Measure-KernelCpuProfile -Duration 0:0:0.3")]
     [InlineData("Measure-InterruptTime -Duration 0.3")]
     [InlineData("Trace-OomKill -Duration 0.3")]
+    [InlineData("Measure-MemoryReclaim -Duration 0.3")]
     public void NothingLoaded_WhenTheCmdletReturns(string command)
     {
         var r = PsRunner.Run($"{command} -Verbose | Out-Null; Get-BpfProgram -Name kd_* | ForEach-Object Id");
@@ -69,6 +70,7 @@ public class BpfToolsCmdletTests
     [InlineData("Measure-KernelCpuProfile -Interval 0:0:0.05 -Continuous", 19)]
     [InlineData("Measure-InterruptTime -PerCpu -Interval 0.05 -Continuous", 29)]
     [InlineData("Trace-OomKill -Interval 0.05 -Continuous", 31)]
+    [InlineData("Measure-MemoryReclaim -GroupBy Process -Interval 0.05 -Continuous", 37)]
     public void StopMidRun_20Times_LeavesNothing(string command, int seed)
     {
         uint before = MaxProgramId();
@@ -90,6 +92,7 @@ public class BpfToolsCmdletTests
     [InlineData("Measure-KernelCpuProfile")]
     [InlineData("Measure-InterruptTime")]
     [InlineData("Trace-OomKill")]
+    [InlineData("Measure-MemoryReclaim")]
     public void Unprivileged_GetsPermissionDenied(string command)
     {
         if (Unprivileged.WhyUnavailable() is { } why) Assert.Skip(why);
@@ -385,6 +388,44 @@ public class BpfToolsCmdletTests
         }
         finally
         {
+            for (int i = 0; i < 50 && Directory.Exists(cg); i++)
+            {
+                try { Directory.Delete(cg); }
+                catch (IOException) { Thread.Sleep(100); }
+            }
+        }
+    }
+
+    [Fact]
+    public void Reclaim_ReadPastACgroupLimit_ByProcessFromTheCmdlet()
+    {
+        uint before = MaxProgramId();
+        string cg = $"/sys/fs/cgroup/memory/kd-reclaim-cmdlet-{Environment.ProcessId}";
+        string file = Path.Combine(AppContext.BaseDirectory, $"reclaim-cmdlet-{Environment.ProcessId}.bin");
+        Directory.CreateDirectory(cg);
+        try
+        {
+            File.WriteAllText(Path.Combine(cg, "memory.limit_in_bytes"), (64L << 20).ToString());
+            using (var f = File.Create(file)) f.SetLength(256L << 20);
+            int child = 0;
+            var t = BpfAttached.Then("kd_rc_", 3, () =>
+            {
+                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"echo $$ > {cg}/cgroup.procs && exec dd if={file} of=/dev/null bs=1M status=none"]))!;
+                child = p.Id;
+                p.WaitForExit(60_000);
+            });
+            var r = PsRunner.Run($"Measure-MemoryReclaim -Kind Memcg -Name dd -Cgroup {cg} -Duration 3");
+            t.Join();
+            Assert.Null(r.Terminating);
+            var rec = Assert.Single(r.Objects<MemoryReclaim>());
+            Assert.Equal(ReclaimKind.Memcg, rec.Kind);
+            Assert.Equal(child, rec.ProcessId);
+            Assert.True(rec.BytesReclaimed >= 192L << 20, $"{rec.BytesReclaimed >> 20} MiB");
+            AssertNothingLeft(before);
+        }
+        finally
+        {
+            File.Delete(file);
             for (int i = 0; i < 50 && Directory.Exists(cg); i++)
             {
                 try { Directory.Delete(cg); }

@@ -29,6 +29,7 @@ public class BpfAbiTests
         { "pktdrop", "pd_key", typeof(PdKey) },
         { "pktdrop", "pd_val", typeof(PdValue) },
         { "irqtime", "irq_key", typeof(IrqKey) },
+        { "reclaim", "reclaim_key", typeof(ReclaimKey) },
     };
 
     [Theory]

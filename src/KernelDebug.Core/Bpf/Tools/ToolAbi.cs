@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace KernelDebug.Core.Bpf.Tools;
 
-// The C structs of syslat.h, blkio.h, lockcont.h, profile.h, memleak.h, pktdrop.h and irqtime.h, field for field, as SchedAbi.cs has
+// The C structs of syslat.h, blkio.h, lockcont.h, profile.h, memleak.h, pktdrop.h, irqtime.h and reclaim.h, field for field, as SchedAbi.cs has
 // sched.h's: BpfAbiTests checks every offset and size against each object's BTF, so a field added on one side only
 // fails a test instead of shifting what the meters read.
 
@@ -140,4 +140,25 @@ public unsafe struct IrqKey
 
     /// <summary>The handler name.</summary>
     public readonly string NameText() { fixed (byte* p = Name) return BpfAbi.Text(new ReadOnlySpan<byte>(p, 32)); }
+}
+
+/// <summary>struct reclaim_key (reclaim.h): key of kd_rc_hist and kd_rc_pages.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct ReclaimKey
+{
+    /// <summary>gen</summary>
+    public uint Gen;
+    /// <summary>kind (RECLAIM_*)</summary>
+    public uint Kind;
+    /// <summary>tgid, 0 unless grouped by process</summary>
+    public uint Tgid;
+    /// <summary>pad</summary>
+    public uint Pad;
+    /// <summary>cgroup id, 0 when not grouped</summary>
+    public ulong Cgroup;
+    /// <summary>comm of the process leader, when grouped by process</summary>
+    public fixed byte Comm[16];
+
+    /// <summary>The command name.</summary>
+    public readonly string CommText() { fixed (byte* p = Comm) return BpfAbi.Text(new ReadOnlySpan<byte>(p, 16)); }
 }
