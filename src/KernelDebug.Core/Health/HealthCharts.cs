@@ -19,6 +19,8 @@ public static class HealthCharts
                 {
                     case ReportChart c: charts.Add(c); break;
                     case SyscallLatency s when s.Histogram.Count > 0: charts.Add(FromHistogram($"{s.Syscall} latency ({s.Count:N0} calls)", s.Histogram)); break;
+                    case Bpf.Tools.MemoryReclaim r when r.Histogram.Count > 0 && !charts.Any(c => c.Title.Contains("reclaim stalls")):
+                        charts.Add(FromHistogram($"{r.Kind} reclaim stalls of {r.Command} ({r.Count:N0})", r.Histogram)); break;
                 }
             }
         return charts;

@@ -10,7 +10,7 @@ namespace KernelDebug.Core.Health;
 // Checks built on the memory, task, lock and hardware readers.
 public static partial class HealthChecks
 {
-    private static HealthCheck[] MemoryAreaChecks => [LargeSlabCaches, BlockedTasks, LockdepAvailability, EdacErrors, MachineCheckCounts];
+    private static HealthCheck[] MemoryAreaChecks => [LargeSlabCaches, ReclaimStalls, BlockedTasks, LockdepAvailability, EdacErrors, MachineCheckCounts];
 
     internal static readonly HealthCheck LargeSlabCaches = new("KD1304", HealthArea.Memory, "Large slab caches",
         "Lists the slab caches of at least SlabCacheReportBytes (1 MiB, as the origin tool did), largest first, with a chart of the top ten. " +
@@ -24,6 +24,36 @@ public static partial class HealthChecks
             return [ctx.Finding(HealthSeverity.Info,
                 $"{big.Count} of {caches.Count} caches hold at least {FormatBytes(ctx.Thresholds.SlabCacheReportBytes)}" + (big.Count > 0 ? $": {top}." : "."),
                 value: big.Count, evidence: [.. big.Take(20), chart])];
+        });
+
+    internal static readonly HealthCheck ReclaimStalls = new("KD1305", HealthArea.Memory, "Memory reclaim stall sample",
+        "Measures for SampleInterval, with the eBPF reclaim tracer (Measure-MemoryReclaim -GroupBy Process), how long processes stalled " +
+        "reclaiming memory themselves: direct reclaim, memory-cgroup reclaim at a limit, soft-limit reclaim, direct compaction. " +
+        "Ok when none stalled; a stall of 100 ms or more, or stalls adding up to a tenth of the sample, is a warning: those are the " +
+        "pauses applications see. Needs root (CAP_BPF, CAP_PERFMON) and BTF; without them it says why.",
+        true, ctx =>
+        {
+            ctx.Status?.Invoke($"Measuring memory reclaim stalls for {ctx.SampleInterval.TotalSeconds:0.#} s");
+            IReadOnlyList<Bpf.Tools.MemoryReclaim> records;
+            using (var meter = Bpf.Tools.MemoryReclaimMeter.Start(ctx.Root, new Bpf.Tools.MemoryReclaimOptions { GroupBy = Bpf.Tools.ReclaimGrouping.Process }))
+            {
+                ctx.Cancel.WaitHandle.WaitOne(ctx.SampleInterval);
+                records = meter.Finish();
+            }
+            ulong wakeups = records.Count > 0 ? records[0].KswapdWakeups : 0;
+            if (records.Count == 0)
+                return [ctx.Finding(HealthSeverity.Ok, $"No process stalled reclaiming memory in {ctx.SampleInterval.TotalSeconds:0.#} s.")];
+            var total = TimeSpan.FromTicks(records.Sum(r => r.Total.Ticks));
+            var worst = records.MaxBy(r => r.Max)!;
+            bool bad = worst.Max >= TimeSpan.FromMilliseconds(100) || total >= ctx.SampleInterval / 10;
+            string list = string.Join("; ", records.Take(5).Select(r =>
+                $"{r.Kind} by {r.Command} ({r.ProcessId}) {r.Count:N0} stall(s), total {r.Total.TotalMilliseconds:0.#} ms, max {r.Max.TotalMilliseconds:0.#} ms, {FormatBytes(r.BytesReclaimed)} reclaimed"));
+            string? rec = bad
+                ? $"Applications stall while the kernel reclaims for them. Follow it: Measure-MemoryReclaim -GroupBy Process -Interval 1 -Count 30; for Memcg stalls raise the cgroup's limit ({worst.CgroupPath}), for Direct ones raise vm.min_free_kbytes or vm.watermark_scale_factor so kswapd starts earlier."
+                : null;
+            return [ctx.Finding(bad ? HealthSeverity.Warning : HealthSeverity.Info,
+                $"In {ctx.SampleInterval.TotalSeconds:0.#} s, {total.TotalMilliseconds:0.#} ms of reclaim stalls: {list}; kswapd woken {wakeups:N0} time(s).",
+                rec, total.TotalMilliseconds, [.. records.Take(10)])];
         });
 
     internal static readonly HealthCheck BlockedTasks = new("KD1502", HealthArea.Locking, "Tasks in D state",
