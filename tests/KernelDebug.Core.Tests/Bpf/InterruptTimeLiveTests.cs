@@ -12,8 +12,8 @@ namespace KernelDebug.Core.Tests.Bpf;
 
 /// <summary>
 /// Measure-InterruptTime against the kernel's own counters: /proc/softirqs and /proc/interrupts read just after the
-/// programs attached and just before they detach bound what must be counted from below, read before attach and after
-/// detach from above. Every softirq vector and every unshared IRQ line must fall in between, per CPU too.
+/// programs attached and just before they detach bound what must be counted from below (less the runs under way at
+/// the last reading), read before attach and after detach from above. Every softirq vector and every unshared IRQ line must fall in between, per CPU too.
 /// </summary>
 [Collection(LiveBpf.Name)]
 public class InterruptTimeLiveTests
@@ -89,7 +89,10 @@ public class InterruptTimeLiveTests
             var ours = records.Where(r => r.Kind == key.Kind && r.Irq == key.Irq && r.Cpu == key.Cpu).ToList();
             ulong counted = ours.Aggregate(0UL, (s, r) => s + r.Count);
             ulong lower = attached.Delta(detaching, key), upper = before.Delta(after, key);
-            Assert.True(counted + missed >= lower && counted <= upper,
+            // The kernel counts a run before its entry tracepoint, so a run under way on a CPU when the last counters
+            // were read ends after the programs are gone: one per CPU the key covers (vectors and lines do not nest).
+            ulong inFlight = key.Cpu is null ? (ulong)Environment.ProcessorCount : 1;
+            Assert.True(counted + missed + inFlight >= lower && counted <= upper,
                 $"{key}: counted {counted} (missed {missed}), the kernel counted {lower} while attached and {upper} around it");
             if (key.Kind == InterruptKind.Hard && ours.Count > 0) Assert.Equal(attached.Handlers[key.Irq], Assert.Single(ours).Name);
         }
