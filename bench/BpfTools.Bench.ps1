@@ -21,7 +21,9 @@ param(
     [long] $Calls = 3000000,
     [long] $Datagrams = 300000,
     [int] $DiskWrites = 2000,
-    [int] $Repetitions = 5
+    [int] $Repetitions = 5,
+    # Only these tools (BlockIo, Lock, Leak, Profile, SoftIrq, HardIrq); all by default.
+    [string[]] $Tool = @()
 )
 $ErrorActionPreference = 'Stop'
 $ModulePath = (Resolve-Path $ModulePath).Path
@@ -137,7 +139,7 @@ $note = {
     $parts -join '; '
 }
 try {
-    foreach ($tool in $ours.Keys) {
+    foreach ($tool in @($ours.Keys | Where-Object { $Tool.Count -eq 0 -or $_ -in $Tool })) {
         $null = ([powershell]::Create($rs).AddScript("$($ours[$tool]) -Duration 0:0:0.05")).Invoke()   # JIT, libbpf
         $r = Invoke-BenchLoop -Repetitions $Repetitions -Variant ([ordered]@{
                 'untraced'               = { & $workloads[$tool] }
