@@ -324,15 +324,13 @@ public class HealthBpfCheckTests
     [Fact]
     public void ReclaimStalls_NameTheProcessReadingPastItsCgroupLimit_WithAChart()
     {
-        string cg = $"/sys/fs/cgroup/memory/kd-reclaim-health-{Environment.ProcessId}";
+        using var cg = KernelDebug.TestSupport.MemoryCgroup.Create("kd-reclaim-health", 64L << 20);
         string file = Path.Combine(AppContext.BaseDirectory, $"reclaim-health-{Environment.ProcessId}.bin");
-        Directory.CreateDirectory(cg);
         try
         {
-            File.WriteAllText(Path.Combine(cg, "memory.limit_in_bytes"), (64L << 20).ToString());
             using (var f = File.Create(file)) f.SetLength(1L << 30);
             // Started beside the check's 1.5 s sample: a child reading a 1 GiB sparse file through a 64 MiB limit.
-            using var reader = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"sleep 0.3; echo $$ > {cg}/cgroup.procs && exec dd if={file} of=/dev/null bs=1M status=none"]))!;
+            using var reader = cg.Start($"sh -c 'sleep 0.3; exec dd if={file} of=/dev/null bs=1M status=none'");
             var ctx = new HealthContext(KernelRoot.Live, new HealthThresholds(), TimeSpan.FromSeconds(1.5), CancellationToken.None);
             var finding = Assert.Single(HealthCheckRunner.Run([HealthChecks.ReclaimStalls], ctx));
             reader.WaitForExit(60_000);
@@ -347,11 +345,6 @@ public class HealthBpfCheckTests
         finally
         {
             File.Delete(file);
-            for (int i = 0; i < 50 && Directory.Exists(cg); i++)
-            {
-                try { Directory.Delete(cg); }
-                catch (IOException) { Thread.Sleep(100); }
-            }
         }
     }
 }

@@ -363,19 +363,16 @@ public class BpfToolsCmdletTests
     public void Oom_ChildOverItsCgroupLimit_IsOneRecord_JoinedWithTheLog()
     {
         uint before = MaxProgramId();
-        string cg = $"/sys/fs/cgroup/memory/kd-oom-cmdlet-{Environment.ProcessId}";
-        Directory.CreateDirectory(cg);
-        try
+        using var cg = MemoryCgroup.Create("kd-oom-cmdlet", 32L << 20);
         {
-            File.WriteAllText(Path.Combine(cg, "memory.limit_in_bytes"), (32L << 20).ToString());
             int child = 0;
             var t = BpfAttached.Then("kd_oom_", 1, () =>
             {
-                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"echo $$ > {cg}/cgroup.procs && exec dd if=/dev/zero of=/dev/null bs=128M count=1 status=none"]) { RedirectStandardError = true })!;
+                using var p = cg.Start("dd if=/dev/zero of=/dev/null bs=128M count=1 status=none");
                 child = p.Id;
                 p.WaitForExit(60_000);
             });
-            var r = PsRunner.Run($"Trace-OomKill -Cgroup {cg} -Duration 4");
+            var r = PsRunner.Run($"Trace-OomKill -Cgroup {cg.Path} -Duration 4");
             t.Join();
             Assert.Null(r.Terminating);
             var kill = Assert.Single(r.Objects<OomKill>());
@@ -386,35 +383,25 @@ public class BpfToolsCmdletTests
             Assert.Empty(r.Warnings);
             AssertNothingLeft(before);
         }
-        finally
-        {
-            for (int i = 0; i < 50 && Directory.Exists(cg); i++)
-            {
-                try { Directory.Delete(cg); }
-                catch (IOException) { Thread.Sleep(100); }
-            }
-        }
     }
 
     [Fact]
     public void Reclaim_ReadPastACgroupLimit_ByProcessFromTheCmdlet()
     {
         uint before = MaxProgramId();
-        string cg = $"/sys/fs/cgroup/memory/kd-reclaim-cmdlet-{Environment.ProcessId}";
+        using var cg = MemoryCgroup.Create("kd-reclaim-cmdlet", 64L << 20);
         string file = Path.Combine(AppContext.BaseDirectory, $"reclaim-cmdlet-{Environment.ProcessId}.bin");
-        Directory.CreateDirectory(cg);
         try
         {
-            File.WriteAllText(Path.Combine(cg, "memory.limit_in_bytes"), (64L << 20).ToString());
             using (var f = File.Create(file)) f.SetLength(256L << 20);
             int child = 0;
             var t = BpfAttached.Then("kd_rc_", 3, () =>
             {
-                using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"echo $$ > {cg}/cgroup.procs && exec dd if={file} of=/dev/null bs=1M status=none"]))!;
+                using var p = cg.Start($"dd if={file} of=/dev/null bs=1M status=none");
                 child = p.Id;
                 p.WaitForExit(60_000);
             });
-            var r = PsRunner.Run($"Measure-MemoryReclaim -Kind Memcg -Name dd -Cgroup {cg} -Duration 3");
+            var r = PsRunner.Run($"Measure-MemoryReclaim -Kind Memcg -Name dd -Cgroup {cg.Path} -Duration 3");
             t.Join();
             Assert.Null(r.Terminating);
             var rec = Assert.Single(r.Objects<MemoryReclaim>());
@@ -426,11 +413,6 @@ public class BpfToolsCmdletTests
         finally
         {
             File.Delete(file);
-            for (int i = 0; i < 50 && Directory.Exists(cg); i++)
-            {
-                try { Directory.Delete(cg); }
-                catch (IOException) { Thread.Sleep(100); }
-            }
         }
     }
 }

@@ -3,6 +3,7 @@ using KernelDebug.Core;
 using KernelDebug.Core.Bpf.Engine;
 using KernelDebug.Core.Bpf.Tools;
 using KernelDebug.Core.Errors;
+using KernelDebug.TestSupport;
 using Xunit;
 
 namespace KernelDebug.Core.Tests.Bpf;
@@ -15,9 +16,7 @@ namespace KernelDebug.Core.Tests.Bpf;
 [Collection(LiveBpf.Name)]
 public class MemoryReclaimLiveTests
 {
-    private const string MemoryV1 = "/sys/fs/cgroup/memory";
-
-    private static (IReadOnlyList<MemoryReclaim> Records, int Child) ReadBeyondLimit(MemoryReclaimOptions options, string cg)
+    private static (IReadOnlyList<MemoryReclaim> Records, int Child) ReadBeyondLimit(MemoryReclaimOptions options, MemoryCgroup cg)
     {
         string file = Path.Combine(AppContext.BaseDirectory, $"reclaim-oracle-{Environment.ProcessId}.bin");
         using (var f = File.Create(file)) f.SetLength(512L << 20);
@@ -26,7 +25,7 @@ public class MemoryReclaimLiveTests
             int child = 0;
             var records = LiveBpf.Measure(MemoryReclaimMeter.Start(KernelRoot.Live, options), () =>
             {
-                using var p = Process.Start(new ProcessStartInfo("sh", ["-c", $"echo $$ > {cg}/cgroup.procs && exec dd if={file} of=/dev/null bs=1M status=none"]) { RedirectStandardError = true })!;
+                using var p = cg.Start($"dd if={file} of=/dev/null bs=1M status=none");
                 child = p.Id;
                 Assert.True(p.WaitForExit(60_000), "dd did not finish");
                 Assert.Equal(0, p.ExitCode);
@@ -39,35 +38,16 @@ public class MemoryReclaimLiveTests
         }
     }
 
-    private static string NewCgroup(string name)
-    {
-        Assert.True(Directory.Exists(MemoryV1), "machines of this kind have the cgroup v1 memory controller");
-        string cg = Path.Combine(MemoryV1, $"{name}-{Environment.ProcessId}");
-        Directory.CreateDirectory(cg);
-        File.WriteAllText(Path.Combine(cg, "memory.limit_in_bytes"), (64L << 20).ToString());
-        return cg;
-    }
-
-    private static void Remove(string cg)
-    {
-        for (int i = 0; i < 50 && Directory.Exists(cg); i++)
-        {
-            try { Directory.Delete(cg); }
-            catch (IOException) { Thread.Sleep(100); }
-        }
-    }
-
     [Fact]
     public void ReadingPastTheCgroupLimit_IsMemcgReclaim_InThatProcessAndCgroup()
     {
-        string cg = NewCgroup("kd-reclaim-test");
-        try
+        using var cg = MemoryCgroup.Create("kd-reclaim-test", 64L << 20);
         {
-            var (records, child) = ReadBeyondLimit(new MemoryReclaimOptions { Filter = new BpfTaskFilter { Cgroup = cg }, GroupBy = ReclaimGrouping.Process }, cg);
+            var (records, child) = ReadBeyondLimit(new MemoryReclaimOptions { Filter = new BpfTaskFilter { Cgroup = cg.Path }, GroupBy = ReclaimGrouping.Process }, cg);
             var memcg = Assert.Single(records, r => r.Kind == ReclaimKind.Memcg);
             Assert.Equal(child, memcg.ProcessId);
             Assert.Equal("dd", memcg.Command);
-            Assert.Equal("/" + Path.GetFileName(cg), memcg.CgroupPath);
+            Assert.Equal(cg.KernelPath, memcg.CgroupPath);
             Assert.True(memcg.Count > 0);
             // What did not fit had to be reclaimed: 512 MiB read through a 64 MiB limit.
             Assert.True(memcg.BytesReclaimed >= 448L << 20, $"{memcg.BytesReclaimed >> 20} MiB reclaimed in {memcg.Count} stalls");
@@ -75,27 +55,18 @@ public class MemoryReclaimLiveTests
             Assert.True(memcg.Min <= memcg.P50 && memcg.P50 <= memcg.P99 && memcg.P99 <= memcg.Max);
             Assert.All(records, r => Assert.Equal(child, r.ProcessId));   // the cgroup filter holds
         }
-        finally
-        {
-            Remove(cg);
-        }
     }
 
     [Fact]
     public void KindDirect_CountsNoMemcgReclaim_AndLoadsOnlyItsPrograms()
     {
-        string cg = NewCgroup("kd-reclaim-direct");
-        try
+        using var cg = MemoryCgroup.Create("kd-reclaim-direct", 64L << 20);
         {
-            var meter = MemoryReclaimMeter.Start(KernelRoot.Live, new MemoryReclaimOptions { Kinds = [ReclaimKind.Direct], Filter = new BpfTaskFilter { Cgroup = cg } });
+            var meter = MemoryReclaimMeter.Start(KernelRoot.Live, new MemoryReclaimOptions { Kinds = [ReclaimKind.Direct], Filter = new BpfTaskFilter { Cgroup = cg.Path } });
             Assert.Equal(3, meter.Session.ProgramIds.Count);   // begin, end, kswapd wakeups
             meter.Dispose();
-            var (records, _) = ReadBeyondLimit(new MemoryReclaimOptions { Kinds = [ReclaimKind.Direct], Filter = new BpfTaskFilter { Cgroup = cg } }, cg);
+            var (records, _) = ReadBeyondLimit(new MemoryReclaimOptions { Kinds = [ReclaimKind.Direct], Filter = new BpfTaskFilter { Cgroup = cg.Path } }, cg);
             Assert.DoesNotContain(records, r => r.Kind != ReclaimKind.Direct);
-        }
-        finally
-        {
-            Remove(cg);
         }
     }
 
