@@ -83,11 +83,13 @@ public sealed class KernelMemoryLeakTracer : Engine.BpfTool<KernelMemoryLeak>
     private List<KernelMemoryLeak> Report(BpfSession session)
     {
         _stacks ??= new BpfStacks(session, "kd_ml_stacks", Root);
+        // The table before the counters: a program counts a lost stack before it inserts the allocation, so every
+        // allocation read is already in the totals (the other order once gave a total one below the table's count).
+        var entries = session.Map("kd_ml_allocs").ReadAll();
         var state = session.Map("kd_ml_state");
         ulong tracked = State(state, 0), overflows = State(state, 1), untrackedFrees = State(state, 2);
         ulong stacksLostTotal = State(state, 3) + State(state, 4);
         var (missedAllocs, missedFrees) = Missed(session);
-        var entries = session.Map("kd_ml_allocs").ReadAll();
         ulong nowNs = MonotonicNanoseconds();
         ulong minAgeNs = (ulong)_options.MinimumAge.Ticks * 100;
         var time = DateTimeOffset.Now;
