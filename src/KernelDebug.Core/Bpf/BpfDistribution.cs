@@ -1,5 +1,12 @@
 namespace KernelDebug.Core.Bpf;
 
+/// <summary>A record that counts the events of its interval the kernel could not put in a row (table full, or no memory at hand in interrupt context).</summary>
+public interface IUncountedEvents
+{
+    /// <summary>Events of the interval not counted in any record (the same on every record of the interval).</summary>
+    ulong Uncounted { get; }
+}
+
 /// <summary>
 /// What every aggregating tool's record carries besides its counts: how and when it was measured (attach method,
 /// cost, skipped runs, the interval). Declared once so the tools' records, views and warnings agree.

@@ -17,7 +17,7 @@ namespace KernelDebug.PowerShell.Bpf;
 public abstract class BpfMeasureCmdlet : SamplingCmdlet
 {
     private readonly Stopwatch _sinceInvocation = Stopwatch.StartNew();
-    private long _missedEvents, _lostEvents;
+    private long _missedEvents, _lostEvents, _uncounted;
 
     /// <summary>
     /// <para type="description">Only tasks in this cgroup or below it: a directory of a cgroup v2 or v1 file system (e.g. /sys/fs/cgroup/system.slice/docker.service), or a path relative to the v2 mount. Filtered in the kernel.</para>
@@ -85,6 +85,9 @@ public abstract class BpfMeasureCmdlet : SamplingCmdlet
         long missed = Interlocked.Read(ref _missedEvents);
         if (missed > 0)
             WriteWarning($"The kernel skipped {missed} runs of the programs (its recursion guard: a program was already running on that CPU, as when an interrupt comes during it; see MissedEvents): the counts miss up to {missed} events.");
+        long uncounted = Interlocked.Read(ref _uncounted);
+        if (uncounted > 0)
+            WriteWarning($"{uncounted} events could not be counted: the kernel had no row for them (the table was full, or the BPF allocator had no memory at hand in interrupt context; see Uncounted). Group less finely or measure for longer.");
     }
 
     private bool CanReadCtrlC()
@@ -101,6 +104,7 @@ public abstract class BpfMeasureCmdlet : SamplingCmdlet
             var list = records as IReadOnlyList<object> ?? records.ToList();
             // Every record of an interval carries the interval's count.
             if (list.OfType<Core.Bpf.BpfMeasurement>().FirstOrDefault() is { MissedEvents: > 0 } d) Interlocked.Add(ref _missedEvents, (long)d.MissedEvents);
+            if (list.OfType<Core.Bpf.IUncountedEvents>().FirstOrDefault() is { Uncounted: > 0 } u) Interlocked.Add(ref _uncounted, (long)u.Uncounted);
             var shaped = Shape(list);
             foreach (var r in Top > 0 ? shaped.Take(Top) : shaped)
                 writer.WriteAsync(r, token).AsTask().GetAwaiter().GetResult();

@@ -20,7 +20,7 @@ struct irq_key {
 	char name[IRQ_NAME_LEN];
 };
 
-#define IRQ_STAT_HIST_FULL 0               /* a handler run not counted: the table of handlers was full */
+#define IRQ_STAT_HIST_FULL 0               /* a run not counted: no row for its handler (table full, or no memory in IRQ context) */
 #define IRQ_STAT_NO_ENTRY 1                /* an exit without its entry (the handler was running at attach) */
 #define IRQ_STAT_COUNT 2
 

@@ -16,7 +16,7 @@ public enum InterruptKind
 /// Time spent in one hard IRQ handler or one softirq vector (on one CPU with -PerCpu) over one interval, measured in
 /// the kernel by Measure-InterruptTime: runs, total, exact min/mean/max and interpolated percentiles.
 /// </summary>
-public sealed record InterruptTime : BpfDistribution
+public sealed record InterruptTime : BpfDistribution, IUncountedEvents
 {
     /// <summary>Hard or Soft.</summary>
     public InterruptKind Kind { get; init; }
@@ -32,6 +32,12 @@ public sealed record InterruptTime : BpfDistribution
     public double PerSecond { get; init; }
     /// <summary>Share of CPU time spent here, in percent: of one CPU with -PerCpu, else of all CPUs.</summary>
     public double CpuPercent { get; init; }
+    /// <summary>
+    /// Runs of any handler or vector in the interval that the kernel could not count, because no row could be added
+    /// for them (the table was full, or the BPF allocator had no memory at hand in interrupt context, which happens to
+    /// a new row's first runs under load). The same on every record of the interval.
+    /// </summary>
+    public ulong Uncounted { get; init; }
 }
 
 /// <summary>What Measure-InterruptTime measures.</summary>
@@ -54,6 +60,7 @@ public sealed class InterruptTimeMeter : Engine.BpfTool<InterruptTime>
     private readonly InterruptTimeOptions _options;
     private IReadOnlyList<string> _softirqNames = InterruptsReader.DefaultSoftirqNames;
     private int _cpus = 1;
+    private ulong _lastUncounted;
 
     private InterruptTimeMeter(KernelRoot root, InterruptTimeOptions options) : base(root, options) => _options = options;
 
@@ -115,6 +122,8 @@ public sealed class InterruptTimeMeter : Engine.BpfTool<InterruptTime>
             var (h, unhandled) = BpfToolLoader.SumHistogram(map, v);
             groups[g] = groups.TryGetValue(g, out var acc) ? (acc.H.Merge(h), acc.Unhandled + unhandled) : (h, unhandled);
         }
+        ulong uncounted = interval.Counter("kd_irq_stats", 0), dUncounted = uncounted - _lastUncounted;
+        _lastUncounted = uncounted;
         double cpuSeconds = interval.Seconds * (_options.PerCpu ? 1 : _cpus);
         var list = new List<InterruptTime>(groups.Count);
         foreach (var ((kind, vector, cpu, name), (h, unhandled)) in groups)
@@ -132,6 +141,7 @@ public sealed class InterruptTimeMeter : Engine.BpfTool<InterruptTime>
                 Unhandled = unhandled,
                 PerSecond = h.Count / interval.Seconds,
                 CpuPercent = h.Sum / 1e9 / cpuSeconds * 100,
+                Uncounted = dUncounted,
                 AttachMethod = AttachMethod,
                 OverheadPerEvent = interval.OverheadPerEvent,
                 MissedEvents = interval.MissedEvents,

@@ -20,7 +20,7 @@ public enum PacketDropGrouping
 /// Packets the kernel dropped over one interval, for one reason, location, protocol and interface (each summed over
 /// when not grouped), measured in the kernel by Measure-PacketDrop from skb:kfree_skb: packets, bytes, rate.
 /// </summary>
-public sealed record PacketDrop : BpfMeasurement
+public sealed record PacketDrop : BpfMeasurement, IUncountedEvents
 {
     /// <summary>The drop reason as the kernel names it without SKB_DROP_REASON_ (NO_SOCKET, NETFILTER_DROP ...), Reason&lt;code&gt; for one it does not name, "*" when not grouped by reason.</summary>
     public string Reason { get; init; } = "*";
