@@ -183,10 +183,12 @@ public partial class SchedulerLiveTests
             Assert.Equal(worker.Id, r.ThreadId);
             // One slice per spin and one from the last wakeup to exit; kernel threads above FIFO 1 may cut a few more.
             // Fewer: a sleep that returned without leaving the CPU joins two spins into one slice (the child counts
-            // those by its own context switches), and the exit slice ends after Finish when the parent, woken at
-            // exit_notify, detaches before the child's last switch. Under load 96 of 100 were once counted.
-            Assert.True(r.Count + (ulong)unblocked + 1 >= n && r.Count <= n + 10,
-                $"{r.Count} slices, {unblocked} sleeps that did not block, {r.MissedEvents} program runs skipped by the kernel");
+            // those by its own context switches); the exit slice ends after Finish when the parent, woken at
+            // exit_notify, detaches before the child's last switch; and slices the kernel had no row for (Uncounted:
+            // the group's row cannot be allocated at once in the scheduler's context under load). Under the parallel
+            // suite 96 of 100 were once counted.
+            Assert.True(r.Count + (ulong)unblocked + 1 + r.Uncounted >= n && r.Count <= n + 10,
+                $"{r.Count} slices, {unblocked} sleeps that did not block, {r.Uncounted} uncounted, {r.MissedEvents} program runs skipped by the kernel");
             ulong kernelMisses = meter.Session.LoadedPrograms().Aggregate(0UL, (s, p) => s + p.Info.RecursionMisses);
             Assert.InRange(r.MissedEvents, 0UL, kernelMisses);
             Assert.InRange(r.P50, TimeSpan.FromMilliseconds(1.6), TimeSpan.FromMilliseconds(3));

@@ -18,8 +18,13 @@ public enum SchedulerGrouping
 }
 
 /// <summary>A latency or time distribution of the scheduler for one group over one interval.</summary>
-public abstract record SchedulerHistogram : BpfDistribution
+public abstract record SchedulerHistogram : BpfDistribution, IUncountedEvents
 {
+    /// <summary>
+    /// Values of the interval not counted (all groups): the kernel had no row for them (SCHED_STAT_HIST_FULL: the table
+    /// of groups was full, or the BPF allocator had no memory at hand in the scheduler's context for a new group's row).
+    /// </summary>
+    public ulong Uncounted { get; init; }
     /// <summary>Process id when grouped by process (null otherwise).</summary>
     public int? ProcessId { get; init; }
     /// <summary>Thread id when grouped by thread.</summary>
@@ -78,6 +83,7 @@ public abstract class SchedulerHistogramTool<TRecord> : BpfTool<TRecord> where T
     private readonly SchedulerHistogramOptions _options;
     private readonly string _prefix;
     private readonly string[] _programs;
+    private ulong _lastUncounted;
 
     private protected SchedulerHistogramTool(KernelRoot root, SchedulerHistogramOptions options, string prefix, string[] programs) : base(root, options)
     {
@@ -106,6 +112,8 @@ public abstract class SchedulerHistogramTool<TRecord> : BpfTool<TRecord> where T
             var key = BpfAbi.Read<SchedHistKey>(k);
             return (key.Id, key.Cgroup, Comm: g is SchedulerGrouping.Process or SchedulerGrouping.Thread ? key.CommText() : "");
         });
+        ulong uncounted = interval.Counter($"{_prefix}_stats", 1 /* SCHED_STAT_HIST_FULL */), dUncounted = uncounted - _lastUncounted;
+        _lastUncounted = uncounted;
         var list = new List<TRecord>(hists.Count);
         foreach (var ((id, cgroup, comm), h) in hists)
         {
@@ -123,6 +131,7 @@ public abstract class SchedulerHistogramTool<TRecord> : BpfTool<TRecord> where T
                 AttachMethod = AttachMethod,
                 OverheadPerEvent = interval.OverheadPerEvent,
                 MissedEvents = interval.MissedEvents,
+                Uncounted = dUncounted,
                 ProgramRunTime = interval.ProgramRunTime,
                 StartTime = interval.Start,
                 EndTime = interval.End,
