@@ -10,6 +10,7 @@ namespace KernelDebug.PowerShell.Tests;
 /// Measure-SyscallLatency, Get-BpfProgram and Format-Histogram hosted in this process. One class so the live tests run
 /// one after another: leak checks look at kd_ programs held by this process and at the ids a test saw created.
 /// </summary>
+[Collection(BpfToolsSerial.Name)]
 public partial class BpfCmdletTests
 {
     [LibraryImport("libc")]

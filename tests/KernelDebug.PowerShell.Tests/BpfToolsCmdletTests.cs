@@ -418,8 +418,9 @@ public class BpfToolsCmdletTests
 }
 
 /// <summary>
-/// Runs the BPF tool tests alone, after the parallel tests: BpfCmdletTests counts every kd_ program this process holds,
-/// so ours must not be loaded while it runs.
+/// Runs the BPF cmdlet tests alone, one after another, after the parallel tests: BpfCmdletTests counts every kd_
+/// program this process holds, and a probe added to or removed from a tracepoint by a parallel test (an ftrace
+/// capture) makes the kernel drop some calls of the probes already there, which exact counts would see.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class BpfToolsSerial
