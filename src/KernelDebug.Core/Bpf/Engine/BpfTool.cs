@@ -7,8 +7,12 @@ namespace KernelDebug.Core.Bpf.Engine;
 /// <summary>One interval of a BPF tool: which generations to drain, its times and what the programs cost.</summary>
 public sealed class BpfInterval
 {
-    internal BpfInterval(BpfSession session, uint[] generations, DateTimeOffset start, DateTimeOffset end, double? overhead, TimeSpan? runTime, bool final, ulong missed)
+    private readonly Dictionary<(string Map, uint Index), ulong> _counters;
+
+    internal BpfInterval(BpfSession session, uint[] generations, DateTimeOffset start, DateTimeOffset end, double? overhead, TimeSpan? runTime, bool final, ulong missed,
+        Dictionary<(string Map, uint Index), ulong> counters)
     {
+        _counters = counters;
         MissedEvents = missed;
         Session = session;
         Generations = generations;
@@ -66,6 +70,15 @@ public sealed class BpfInterval
 
     /// <summary>Counter <paramref name="index"/> of a per-CPU u64 array, summed over CPUs (cumulative since start).</summary>
     public ulong Counter(string map, uint index) => BpfToolLoader.ReadCounter(Session.Map(map), index);
+
+    /// <summary>How much <see cref="Counter"/> grew in this interval: since the previous interval read it, or since start.</summary>
+    public ulong CounterDelta(string map, uint index)
+    {
+        ulong now = Counter(map, index);
+        ulong before = _counters.GetValueOrDefault((map, index));
+        _counters[(map, index)] = now;
+        return now - before;
+    }
 }
 
 /// <summary>
@@ -85,6 +98,7 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
     private DateTimeOffset _intervalStart;
     private Dictionary<string, BpfAttachMethod> _programMethods = new();
     private ulong _missed;
+    private readonly Dictionary<(string Map, uint Index), ulong> _counters = new();
 
     /// <summary>A tool on <paramref name="root"/> with the shared options.</summary>
     protected BpfTool(KernelRoot root, BpfToolOptions common)
@@ -186,7 +200,7 @@ public abstract class BpfTool<TRecord> : IBpfMeter<TRecord>
         var end = DateTimeOffset.Now;
         var (perRun, runTime) = _overhead!.NextInterval();
         ulong missed = Session.LoadedPrograms().Aggregate(0UL, (sum, p) => sum + p.Info.RecursionMisses);
-        var interval = new BpfInterval(Session, generations, _intervalStart, end, perRun, runTime, final, missed - _missed);
+        var interval = new BpfInterval(Session, generations, _intervalStart, end, perRun, runTime, final, missed - _missed, _counters);
         _missed = missed;
         _intervalStart = end;
         return interval;

@@ -17,7 +17,6 @@ public sealed class BlockIoLatencyMeter : Engine.BpfTool<BlockIoLatency>
     private readonly BlockIoLatencyOptions _options;
     private IReadOnlyList<BlockDisk> _disks = Array.Empty<BlockDisk>();
     private readonly List<uint> _devs = new();
-    private ulong _lastMissed;
 
     // raw_tp first (the engine's preference): the programs read struct request through CO-RE either way. No
     // classic-tracepoint variant: its records carry no request pointer to pair issue with completion, and a kernel
@@ -89,9 +88,7 @@ public sealed class BlockIoLatencyMeter : Engine.BpfTool<BlockIoLatency>
             var g = KeyOf(k);
             if (groups.TryGetValue(g, out var acc)) groups[g] = acc with { Bytes = acc.Bytes + BpfToolLoader.SumU64(bytesMap, v) };
         }
-        ulong missed = interval.Counter("kd_bio_stats", 0);
-        ulong dMissed = missed - _lastMissed;
-        _lastMissed = missed;
+        ulong dMissed = interval.CounterDelta("kd_bio_stats", 0);
 
         var list = new List<BlockIoLatency>(groups.Count);
         foreach (var ((dev, op, phase), (h, errors, bytes)) in groups)

@@ -60,7 +60,6 @@ public sealed class InterruptTimeMeter : Engine.BpfTool<InterruptTime>
     private readonly InterruptTimeOptions _options;
     private IReadOnlyList<string> _softirqNames = InterruptsReader.DefaultSoftirqNames;
     private int _cpus = 1;
-    private ulong _lastUncounted;
 
     private InterruptTimeMeter(KernelRoot root, InterruptTimeOptions options) : base(root, options) => _options = options;
 
@@ -122,8 +121,7 @@ public sealed class InterruptTimeMeter : Engine.BpfTool<InterruptTime>
             var (h, unhandled) = BpfToolLoader.SumHistogram(map, v);
             groups[g] = groups.TryGetValue(g, out var acc) ? (acc.H.Merge(h), acc.Unhandled + unhandled) : (h, unhandled);
         }
-        ulong uncounted = interval.Counter("kd_irq_stats", 0), dUncounted = uncounted - _lastUncounted;
-        _lastUncounted = uncounted;
+        ulong dUncounted = interval.CounterDelta("kd_irq_stats", 0);
         double cpuSeconds = interval.Seconds * (_options.PerCpu ? 1 : _cpus);
         var list = new List<InterruptTime>(groups.Count);
         foreach (var ((kind, vector, cpu, name), (h, unhandled)) in groups)

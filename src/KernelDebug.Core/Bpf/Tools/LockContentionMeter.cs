@@ -33,7 +33,6 @@ public sealed class LockContentionMeter : Engine.BpfTool<LockContention>
     // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
     private KernelSymbolTable? _symbols => _symbolTable.Value;
     private readonly Dictionary<int, IReadOnlyList<StackFrame>> _stackCache = new();
-    private ulong _lastMissed;
 
     private LockContentionMeter(KernelRoot root, LockContentionOptions options, Action<string>? verbose)
         : base(root, options with { Filter = new Engine.BpfTaskFilter { ProcessIds = options.ProcessIds, Cgroup = options.Cgroup } })
@@ -86,9 +85,7 @@ public sealed class LockContentionMeter : Engine.BpfTool<LockContention>
             var (h, failed) = BpfToolLoader.SumHistogram(histMap, v);
             groups[g] = groups.TryGetValue(g, out var acc) ? (acc.H.Merge(h), acc.Failed + failed) : (h, failed);
         }
-        ulong missed = interval.Counter("kd_lk_stats", 0);
-        ulong dMissed = missed - _lastMissed;
-        _lastMissed = missed;
+        ulong dMissed = interval.CounterDelta("kd_lk_stats", 0);
 
         var list = new List<LockContention>(groups.Count);
         foreach (var ((flags, lockAddr, stackId, tgid), (h, failed)) in groups)

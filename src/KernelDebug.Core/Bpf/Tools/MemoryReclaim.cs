@@ -77,7 +77,6 @@ public sealed class MemoryReclaimMeter : Engine.BpfTool<MemoryReclaim>
     private static readonly long PageSize = Environment.SystemPageSize;
 
     private readonly MemoryReclaimOptions _options;
-    private ulong _lastWakeups;
 
     private MemoryReclaimMeter(KernelRoot root, MemoryReclaimOptions options) : base(root, options) => _options = options;
 
@@ -133,9 +132,7 @@ public sealed class MemoryReclaimMeter : Engine.BpfTool<MemoryReclaim>
             var key = KeyOf(k);
             pages[key] = pages.GetValueOrDefault(key) + BpfToolLoader.SumU64(pagesMap, v);
         }
-        ulong wakeups = interval.Counter("kd_rc_stats", 0);
-        ulong dWakeups = wakeups - _lastWakeups;
-        _lastWakeups = wakeups;
+        ulong dWakeups = interval.CounterDelta("kd_rc_stats", 0);
 
         var list = new List<MemoryReclaim>(hists.Count);
         foreach (var (key, h) in hists)

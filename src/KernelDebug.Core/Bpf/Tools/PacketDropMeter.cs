@@ -20,7 +20,6 @@ public sealed class PacketDropMeter : Engine.BpfTool<PacketDrop>
     // kallsyms is parsed on the first read, not before attach: attaching fast matters more than the first report.
     private KernelSymbolTable? _symbols => _symbolTable.Value;
     private Dictionary<int, string>? _interfaces;
-    private ulong _lastFull;
 
     private PacketDropMeter(KernelRoot root, PacketDropOptions options, Action<string>? verbose) : base(root, options)
     {
@@ -84,9 +83,7 @@ public sealed class PacketDropMeter : Engine.BpfTool<PacketDrop>
             var acc = groups.GetValueOrDefault(g);
             groups[g] = (acc.Count + count, acc.Bytes + bytes);
         }
-        ulong full = interval.Counter("kd_pd_stats", 0);
-        ulong dFull = full - _lastFull;
-        _lastFull = full;
+        ulong dFull = interval.CounterDelta("kd_pd_stats", 0);
 
         bool byReason = _groups.Contains(PacketDropGrouping.Reason), byLocation = _groups.Contains(PacketDropGrouping.Location);
         bool byProtocol = _groups.Contains(PacketDropGrouping.Protocol), byInterface = _groups.Contains(PacketDropGrouping.Interface);

@@ -83,7 +83,6 @@ public abstract class SchedulerHistogramTool<TRecord> : BpfTool<TRecord> where T
     private readonly SchedulerHistogramOptions _options;
     private readonly string _prefix;
     private readonly string[] _programs;
-    private ulong _lastUncounted;
 
     private protected SchedulerHistogramTool(KernelRoot root, SchedulerHistogramOptions options, string prefix, string[] programs) : base(root, options)
     {
@@ -112,8 +111,7 @@ public abstract class SchedulerHistogramTool<TRecord> : BpfTool<TRecord> where T
             var key = BpfAbi.Read<SchedHistKey>(k);
             return (key.Id, key.Cgroup, Comm: g is SchedulerGrouping.Process or SchedulerGrouping.Thread ? key.CommText() : "");
         });
-        ulong uncounted = interval.Counter($"{_prefix}_stats", 1 /* SCHED_STAT_HIST_FULL */), dUncounted = uncounted - _lastUncounted;
-        _lastUncounted = uncounted;
+        ulong dUncounted = interval.CounterDelta($"{_prefix}_stats", 1 /* SCHED_STAT_HIST_FULL */);
         var list = new List<TRecord>(hists.Count);
         foreach (var ((id, cgroup, comm), h) in hists)
         {
